@@ -1,11 +1,21 @@
-"""The llama.cpp teacher with the real SmolLM2-135M GGUF."""
+"""The llama.cpp teacher with the real SmolLM2-135M GGUF, in its own process."""
+
+import os
+import signal
 
 import pytest
 
 from revthink.config import TeacherConfig
-from revthink.errors import ModelError
+from revthink.errors import ModelError, RevthinkError
 from revthink.teachers.base import GenerationRequest, Message
 from revthink.teachers.llamacpp import LlamaCppTeacher
+from revthink.teachers.llamacpp_process import (
+    LlamaProcess,
+    LlamaSettings,
+    NativeCrashError,
+    cpu_flags,
+    repack_enabled,
+)
 
 
 def ask(text: str, **settings) -> GenerationRequest:
@@ -49,3 +59,63 @@ def test_needs_a_gguf_file(tmp_path):
     cfg = TeacherConfig(backend="llamacpp", model=str(tmp_path))
     with pytest.raises(ModelError, match="needs a GGUF file"):
         LlamaCppTeacher(cfg)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repack", [False, True])
+def test_repack_setting_reaches_the_loaded_model(repack):
+    cfg = TeacherConfig(
+        backend="llamacpp", model="smollm2-135m", context_length=128, llamacpp_repack=repack
+    )
+    built = LlamaCppTeacher(cfg, n_threads=1)
+    try:
+        assert built.llama.use_extra_bufts is repack
+        (answer,) = built.generate([ask("Say hi.", max_tokens=3)])
+        assert answer.error is None and answer.texts[0].strip()
+    finally:
+        built.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "flags", "expected"),
+    [
+        (None, {"avx2", "fma"}, True),
+        (None, {"avx512f", "amx_tile", "amx_int8", "amx_bf16"}, False),
+        (True, {"amx_tile"}, True),
+        (False, {"avx2"}, False),
+    ],
+)
+def test_repack_defaults_off_only_on_amx_cpus(setting, flags, expected):
+    assert repack_enabled(setting, frozenset(flags)) is expected
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_int8\n\nprocessor\t: 1\n")
+    assert cpu_flags(cpuinfo) == {"fpu", "avx2", "amx_int8"}
+    assert cpu_flags(tmp_path / "absent") == frozenset()
+
+
+@pytest.mark.slow
+def test_a_native_crash_is_an_error_naming_the_backend_and_a_fix():
+    cfg = TeacherConfig(
+        backend="llamacpp", model="smollm2-135m", context_length=128, llamacpp_repack=True
+    )
+    built = LlamaCppTeacher(cfg, n_threads=1)
+    try:
+        os.kill(built.llama.pid, signal.SIGSEGV)  # what a fault in llama.cpp's decode does
+        for _ in range(2):  # the first call finds the process dead; later ones say so too
+            with pytest.raises(NativeCrashError) as caught:
+                built.generate([ask("Say hi.", max_tokens=3)])
+            message = str(caught.value)
+            assert "teacher backend 'llamacpp' crashed (signal SIGSEGV)" in message
+            assert "augment.teacher.llamacpp_repack=false" in message
+    finally:
+        built.close()
+
+
+def test_a_file_that_is_not_gguf_is_a_load_error(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(RevthinkError, match=r"cannot load .*model\.gguf"):
+        LlamaProcess(LlamaSettings(model_path=str(fake), n_ctx=64))

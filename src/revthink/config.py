@@ -64,6 +64,9 @@ class TeacherConfig:
     max_retries: int = 6
     batch_size: int = 8  # sequences per forward pass (local backends)
     context_length: int = 4096  # llamacpp: n_ctx; vllm: max_model_len (prompt + completion)
+    # llamacpp: weights repacked for llama.cpp extra CPU kernels; null: off on CPUs with AMX,
+    # where llama-cpp-python 0.3.36 crashes with them, on elsewhere
+    llamacpp_repack: bool | None = None
     tensor_parallel_size: int = 1  # vllm: GPUs one model is split over
     trust_remote_code: bool = False
     prompt_price_per_mtok: float = 0.0  # USD per million prompt tokens, for the cost ledger

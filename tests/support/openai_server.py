@@ -2,7 +2,8 @@
 
 Tests and benchmarks need a real HTTP endpoint that behaves like a busy hosted API: this one
 answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) with generations from
-``llama_cpp.Llama`` on the SmolLM2-135M GGUF, and can fail a seeded fraction of requests the
+``llama_cpp.Llama`` on the SmolLM2-135M GGUF (in a child process, so a native crash fails the
+requests, not the test run), and can fail a seeded fraction of requests the
 way real servers do: 429 with ``Retry-After``, 500, an answer later than the client's timeout,
 an unparseable body, or JSON without ``choices``. Like the llama.cpp server it ignores ``n``
 unless ``honour_n`` is set, so clients must top up missing completions themselves.
@@ -31,6 +32,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from revthink.teachers.llamacpp_process import LlamaProcess, LlamaSettings, NativeCrashError
 
 FAULT_KINDS = ("429", "500", "timeout", "garbage", "no_choices")
 
@@ -110,6 +113,7 @@ class OpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+        self._llama.close()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the CLI entry)."""
@@ -146,9 +150,8 @@ class OpenAIServer:
         choices, prompt_tokens, completion_tokens = [], 0, 0
         for i in range(count):
             seed = body.get("seed")
-            with self._model_lock:
-                self._llama.reset()  # no KV-cache reuse: same request, same answer
-                out = self._llama.create_chat_completion(
+            with self._model_lock:  # the process forgets its KV cache: same request, same answer
+                out = self._llama.chat(
                     messages=body["messages"],
                     temperature=float(body.get("temperature", 1.0)),
                     max_tokens=int(body.get("max_tokens") or 16),
@@ -175,16 +178,12 @@ class OpenAIServer:
         }
 
 
-def _load_llama(n_threads: int, n_ctx: int) -> Any:
-    import llama_cpp
-
+def _load_llama(n_threads: int, n_ctx: int) -> LlamaProcess:
     from revthink.models import resolve
 
     path = resolve("smollm2-135m").gguf_path
-    return llama_cpp.Llama(
-        model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-        verbose=False, seed=0,
-    )
+    settings = LlamaSettings(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=0)
+    return LlamaProcess(settings, engine="test server's llama.cpp")
 
 
 def _error(message: str, kind: str) -> dict[str, Any]:
@@ -245,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(app.delay_s)  # the client has given up by now; answer without generating
             self._send(504, _error("The server answered too late", "timeout"))
         else:
-            self._send(200, app.complete(body))
+            try:
+                self._send(200, app.complete(body))
+            except NativeCrashError as err:
+                self._send(500, _error(str(err), "server_error"))
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None):
         self._send_raw(status, json.dumps(payload).encode(), headers)

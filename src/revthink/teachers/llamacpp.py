@@ -1,14 +1,17 @@
-"""Teacher backend running a GGUF model in-process with ``llama_cpp.Llama``.
+"""Teacher backend running a GGUF model with ``llama_cpp.Llama`` in a child process.
 
 llama.cpp generates one sequence about five times faster than transformers on CPU, which makes
 it the quick local teacher on machines without a GPU. It completes one chat at a time: ``n``
 samples are ``n`` calls with seeds ``seed, seed + 1, ...`` (so samples differ yet a run
-repeats), except that a greedy request (temperature 0) is answered once and repeated.
+repeats), except that a greedy request (temperature 0) is answered once and repeated. The
+model runs in a child process (see ``llamacpp_process``), so a crash of the native code is
+reported as an error and the augmentation cache keeps every finished call.
 ``llama-cpp-python`` is an optional extra, imported only when this backend is built.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +19,7 @@ from revthink.config import TeacherConfig
 from revthink.errors import ConfigError, ModelError, RevthinkError
 from revthink.models import resolve
 from revthink.teachers.base import GenerationRequest, GenerationResult, ResultCallback, chat_dicts
+from revthink.teachers.llamacpp_process import LlamaProcess, LlamaSettings
 
 
 class LlamaCppTeacher:
@@ -25,13 +29,11 @@ class LlamaCppTeacher:
         """Load the model; ``n_threads`` None lets llama.cpp choose from the core count."""
         if not cfg.model:
             raise ConfigError("key 'augment.teacher.model': expected a .gguf file or an alias")
-        try:
-            import llama_cpp
-        except ImportError:
+        if importlib.util.find_spec("llama_cpp") is None:
             raise RevthinkError(
                 "teacher backend 'llamacpp' needs llama-cpp-python: "
                 "pip install 'revthink[llamacpp]'"
-            ) from None
+            )
         path = resolve(cfg.model, cfg.gguf_file).gguf_path
         if path is None or not path.is_file():
             raise ModelError(
@@ -42,10 +44,11 @@ class LlamaCppTeacher:
         self.name = f"llamacpp:{cfg.model}" + (f":{cfg.gguf_file}" if cfg.gguf_file else "")
         # One thread count for both phases: llama.cpp otherwise reads prompts with every core,
         # which stalls badly when the cores are shared.
-        self.llama = llama_cpp.Llama(
+        settings = LlamaSettings(
             model_path=str(path), n_ctx=cfg.context_length, n_threads=n_threads,
-            n_threads_batch=n_threads, verbose=False,
+            repack=cfg.llamacpp_repack,
         )
+        self.llama: LlamaProcess | None = LlamaProcess(settings, engine="teacher backend 'llamacpp'")
 
     def generate(
         self, requests: Sequence[GenerationRequest], on_result: ResultCallback | None = None
@@ -60,7 +63,7 @@ class LlamaCppTeacher:
         return results
 
     def close(self) -> None:
-        """Free the model and its context."""
+        """Stop the model's process."""
         if self.llama is not None:
             self.llama.close()
             self.llama = None
@@ -84,11 +87,7 @@ class LlamaCppTeacher:
         )
 
     def _call(self, request: GenerationRequest, sample: int) -> dict[str, Any]:
-        # Forget the previous call's KV cache: reusing a shared prefix changes the logits in
-        # the last bits, so the same seeded request would sample differently depending on the
-        # request before it. Re-reading the prompt is cheap next to generating.
-        self.llama.reset()
-        return self.llama.create_chat_completion(
+        return self.llama.chat(
             messages=chat_dicts(request.messages),
             temperature=request.temperature,
             max_tokens=request.max_tokens,
