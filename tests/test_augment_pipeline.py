@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from revthink.answers import is_correct
 from revthink.augment import prompts
 from revthink.augment.cache import ResultCache
 from revthink.augment.calls import TeacherCalls
@@ -159,6 +160,31 @@ def test_bad_answers_are_counted_and_retried_within_k(tmp_path: Path) -> None:
     assert_funnel_adds_up(funnel, records)
 
 
+def test_traces_are_kept_only_with_a_strict_final_answer(tmp_path: Path) -> None:
+    """The filter is the check students are scored with: a bare last number is not enough."""
+    loose_forward = "Ann had 5 pens and bought 1,200 more: 5 + 1,200 = 1205"
+    loose_backward = "Ann ends with 1205 pens after buying 1,200, so she had 1205 - 1200 = 5"
+    assert is_correct(loose_forward, "1205", "number")  # flexible extraction accepts it
+    assert not is_correct(loose_forward, "1205", "number", mode="strict")
+
+    def script(request: GenerationRequest, nth: int) -> GenerationResult:
+        if request.purpose == "forward":
+            return ok(loose_forward if request.problem_id == "p1" else "2 + 2. The answer is 4.")
+        if request.purpose == "backward_question":
+            return ok("Bo has 2 cats and some dogs, 4 pets in all. How many dogs?")
+        if request.purpose == "backward_reasoning":
+            return ok(loose_backward)
+        return ok("True")
+
+    records, funnel, _ = run([SUM, OTHER], ScriptedTeacher(script), tmp_path, k=2)
+    assert records == []
+    assert funnel.dropped == {"forward:no_final_answer": 1,
+                              "backward_reasoning:no_final_answer": 1}
+    assert funnel.bad_answers == {"forward:no_final_answer": 2,
+                                  "backward_reasoning:no_final_answer": 2}
+    assert_funnel_adds_up(funnel, records)
+
+
 def test_answer_augmentation_asks_only_for_the_missing_samples(tmp_path: Path) -> None:
     texts = iter(["A. The answer is 4.", "A. The answer is 4.", "B. The answer is 4.",
                   "C. The answer is 4."])
@@ -238,8 +264,8 @@ def test_prompts_quote_the_texts_the_program_teacher_checks() -> None:
     review = prompts.consistency_messages(SUM, "How many pens at first?", "The answer is 5.")
     assert "How many pens at first?" in review[0].content
     assert "The answer is 5." in review[0].content
-    assert prompts.forward_messages(SUM)[0].content.endswith(
-        'End with "The answer is N." where N is a number.')
+    forward = prompts.forward_messages(SUM)[-1].content
+    assert forward.startswith(SUM.question) and "The answer is" in forward
     assert prompts.read_verdict("It is true that... no.\nFalse") is False
     assert prompts.read_verdict("**True**") is True
     assert prompts.read_verdict("Untrue claims") is None

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from support.stub_openai import StubServer, completion, error
 
 from revthink.augment import stage
+from revthink.augment.steps import ERROR_RESENDS
 from revthink.config import (
     AugmentConfig,
     DataConfig,
@@ -21,7 +25,11 @@ from revthink.config import (
     TeacherConfig,
     to_dict,
 )
+from revthink.data import load_problems
+from revthink.errors import ConfigError, RevthinkError
 from revthink.records import AugmentedExample, read_jsonl
+from revthink.teachers.base import GenerationRequest, GenerationResult
+from revthink.teachers.program import ProgramTeacher
 
 SYNTHETIC = AugmentConfig(
     data=DataConfig(dataset="synthetic", split="train", limit=30),
@@ -75,6 +83,208 @@ def test_changed_settings_run_again_reusing_the_calls_they_share(tmp_path: Path)
     assert ledger["calls"] == 0 and ledger["cache_hits"] > 0  # the filter asks nothing new
     records = read_jsonl(out / "records.jsonl", AugmentedExample)
     assert any(r.consistent is False for r in records)
+
+
+def test_a_torn_records_file_under_a_finished_stage_runs_it_again_from_the_cache(
+    tmp_path: Path,
+) -> None:
+    out = stage.run(config(tmp_path))
+    whole = (out / "records.jsonl").read_bytes()
+    (out / "records.jsonl").write_bytes(whole[:-40])  # torn mid-line
+    stage.run(config(tmp_path))
+    assert (out / "records.jsonl").read_bytes() == whole
+    ledger = read_json(out / "ledger.json")
+    assert ledger["calls"] == 0 and ledger["cache_hits"] > 0
+
+
+# --- failing loudly ------------------------------------------------------------------------------
+
+
+def test_the_program_teacher_on_another_dataset_fails_before_loading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the problems must not be loaded")
+
+    monkeypatch.setattr(stage, "load_problems", no_loading)
+    empty = ExperimentConfig(name="run", output_dir=str(tmp_path))  # gsm8k + program teacher
+    with pytest.raises(ConfigError, match="program teacher only knows the synthetic suite"):
+        stage.run(empty)
+    assert not (tmp_path / "run" / "augment" / "manifest.json").exists()
+
+
+def test_a_stage_that_keeps_nothing_fails_without_a_manifest(tmp_path: Path) -> None:
+    hopeless = dataclasses.replace(SYNTHETIC, teacher=TeacherConfig(error_rate=1.0))
+    with pytest.raises(RevthinkError, match=r"kept 0 of 30 problems \(dropped: forward:wrong"):
+        stage.run(config(tmp_path, hopeless))
+    out = tmp_path / "run" / "augment"
+    assert not (out / "manifest.json").exists()
+    funnel = read_json(out / "funnel.json")
+    assert funnel["kept"] == 0 and funnel["dropped"] == {"forward:wrong_answer": 30}
+    assert "kept 0 of 30" in funnel["failure"]
+    assert (out / "records.jsonl").read_text() == "" and read_json(out / "ledger.json")["calls"]
+
+
+class BrokenFor(ProgramTeacher):
+    """The program teacher, failing every request of some problems as a broken server would."""
+
+    broken: tuple[str, ...] = ()
+
+    def _answer(self, request: GenerationRequest) -> GenerationResult:
+        if request.problem_id in self.broken:
+            return GenerationResult(error=f"HTTP 500: cannot serve {request.problem_id}",
+                                    error_kind="http_500")
+        return super()._answer(request)
+
+
+def broken_for(*problem_ids: str) -> type[BrokenFor]:
+    return type("Broken", (BrokenFor,), {"broken": problem_ids})
+
+
+def problem_ids(out: Path) -> list[str]:
+    return [p.id for p in read_jsonl(out / "records.jsonl", AugmentedExample)]
+
+
+def test_a_teacher_error_stops_the_stage_at_once_and_the_rerun_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    reference = stage.run(config(tmp_path / "reference"))
+    third = load_problems("synthetic", "train", limit=30, seed=0)[2].id
+    monkeypatch.setattr(stage, "create_teacher", broken_for(third))
+    with pytest.raises(RevthinkError) as info:
+        stage.run(config(tmp_path))
+    message = str(info.value)
+    assert f"First error: forward of problem {third!r}: HTTP 500: cannot serve {third}" in message
+    assert "no manifest was written" in message
+    out = tmp_path / "run" / "augment"
+    assert not (out / "manifest.json").exists()
+    ledger = read_json(out / "ledger.json")
+    assert ledger["calls"] == 3  # stopped at the first error, not after 30 problems x retries
+    assert ledger["errors_by_kind"] == {"http_500": {
+        "count": 1, "first": f"forward of problem {third!r}: HTTP 500: cannot serve {third}"}}
+    assert read_json(out / "funnel.json")["failure"].startswith("teacher program:synthetic")
+    err = capsys.readouterr().err
+    assert f"http_500: 1 (first: forward of problem {third!r}" in " ".join(err.split())
+    monkeypatch.undo()
+    stage.run(config(tmp_path))  # the server is fixed: resume
+    assert (out / "records.jsonl").read_bytes() == (reference / "records.jsonl").read_bytes()
+    assert read_json(out / "ledger.json")["cache_hits"] == 2
+    assert (out / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("broken, fails", [(3, False), (4, True)])
+def test_max_error_share_lets_a_few_problems_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: int, fails: bool
+) -> None:
+    ids = [p.id for p in load_problems("synthetic", "train", limit=30, seed=0)][:broken]
+    monkeypatch.setattr(stage, "create_teacher", broken_for(*ids))
+    tolerant = dataclasses.replace(SYNTHETIC, max_error_share=0.1)  # 3 of 30 problems
+    out = tmp_path / "run" / "augment"
+    if fails:
+        with pytest.raises(RevthinkError, match="4 problem\\(s\\) met errors"):
+            stage.run(config(tmp_path, tolerant))
+        assert not (out / "manifest.json").exists()
+        return
+    stage.run(config(tmp_path, tolerant))
+    funnel, ledger = read_json(out / "funnel.json"), read_json(out / "ledger.json")
+    assert funnel["dropped"]["forward:teacher_error"] == broken
+    per_problem = (ERROR_RESENDS + 1) * SYNTHETIC.k  # every send of every try failed
+    assert ledger["errors_by_kind"]["http_500"]["count"] == broken * per_problem
+    assert not set(ids) & set(problem_ids(out)) and (out / "manifest.json").exists()
+
+
+SECRET = "sk-test-DO-NOT-PRINT-5d1e"
+
+
+def fours(folder: Path) -> str:
+    """A tiny user dataset whose every answer is 4, and its YAML."""
+    rows = [{"q": f"Ann has {i} pens and gets {4 - i} more. How many pens?", "a": 4}
+            for i in range(3)]
+    (folder / "fours.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = folder / "fours.yaml"
+    spec.write_text("name: fours\nanswer_type: number\nfamily: math\nlocal:\n  format: fields\n"
+                    "  splits: {train: fours.jsonl}\n  fields: {question: q, answer: a}\n")
+    return str(spec)
+
+
+def server_config(folder: Path, url: str, **teacher) -> ExperimentConfig:
+    augment = AugmentConfig(
+        data=DataConfig(dataset=fours(folder), split="train"), temperature=0.0,
+        teacher=TeacherConfig(backend="openai_compat", model="stub", base_url=url,
+                              api_key_env="REVTHINK_TEST_KEY", **teacher),
+    )
+    return ExperimentConfig(name="run", output_dir=str(folder / "runs"), augment=augment)
+
+
+def solver(body: dict, auth: str) -> tuple[int, bytes]:
+    """One text that passes every step for the fours: a final answer and a verdict."""
+    return completion("2 + 2 = 4, so it holds: True\nThe answer is 4.")
+
+
+@pytest.mark.parametrize("kind", ["500", "400", "malformed"])
+def test_server_failures_stop_the_stage_naming_the_first_error_never_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture, kind: str,
+) -> None:
+    monkeypatch.setenv("REVTHINK_TEST_KEY", SECRET)
+
+    def careless(body: dict, auth: str) -> tuple[int, bytes]:  # echoes the key it was sent
+        if "has 1 pens" not in json.dumps(body):
+            return solver(body, auth)
+        if kind == "malformed":
+            return 200, b'{"choices": [' + auth.encode()
+        return error(int(kind), f"no luck for {auth}")
+
+    with StubServer(careless) as server:
+        cfg = server_config(tmp_path, server.url, max_retries=1)
+        with pytest.raises(RevthinkError) as info:
+            stage.run(cfg)
+    out = tmp_path / "runs" / "run" / "augment"
+    expected = {"500": "HTTP 500: no luck for Bearer ***",
+                "400": "HTTP 400: no luck for Bearer ***",
+                "malformed": "malformed response body"}[kind]
+    assert expected in str(info.value) and "fours-1" in str(info.value)
+    assert not (out / "manifest.json").exists()
+    seen = [str(info.value), capsys.readouterr().err, caplog.text]
+    seen += [path.read_text() for path in out.iterdir()]
+    assert all(SECRET not in text for text in seen)
+    cached = (out / "cache.jsonl").read_text().count("\n")
+    with StubServer(solver) as server:
+        stage.run(server_config(tmp_path, server.url))  # the server is fixed: resume
+    assert server.requests == 4 * 3 - cached  # 3 problems x 4 steps; nothing asked twice
+    assert problem_ids(out) == ["fours-0", "fours-1", "fours-2"]
+
+
+def test_the_cli_against_a_closed_port_fails_within_a_minute_then_resumes(
+    tmp_path: Path,
+) -> None:
+    """The default settings: `revthink augment` says "cannot connect" and stops, no manifest."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    cfg_path = tmp_path / "config.yaml"
+    cfg_path.write_text(json.dumps(to_dict(server_config(tmp_path, url))))
+    command = [sys.executable, "-m", "revthink", "augment", str(cfg_path)]
+    env = {**os.environ, "COLUMNS": "300"}
+    started = time.monotonic()
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    warned_at, err = None, ""
+    for line in child.stderr:  # type: ignore[union-attr]
+        err += line
+        if warned_at is None and f"cannot connect to {url}" in line:
+            warned_at = time.monotonic()
+    child.wait(timeout=90)
+    ended = time.monotonic()
+    assert child.returncode == 1 and ended - started < 60, err
+    assert warned_at is not None and ended - warned_at > 25  # said at once, not at the end
+    assert f"error: augment stopped: cannot connect to {url}" in " ".join(err.split())
+    out = tmp_path / "runs" / "run" / "augment"
+    assert not (out / "manifest.json").exists()
+    with StubServer(solver, port=port):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "manifest.json").exists() and len(problem_ids(out)) == 3
 
 
 # A stage run in a child process whose program teacher answers slowly, so that it can be

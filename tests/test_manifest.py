@@ -96,3 +96,35 @@ def test_a_corrupt_manifest_means_not_complete(tmp_path: Path) -> None:
     assert not is_complete(tmp_path, expected)
     (tmp_path / MANIFEST).write_text("[1, 2]", encoding="utf-8")
     assert not is_complete(tmp_path, expected)
+
+
+@pytest.mark.parametrize(
+    "content", [b"\xff\xfe{\x00", b'{"fingerprint": "caf\xe9"}', b"", b"null", b'"text"'],
+    ids=["utf-16", "latin-1", "empty", "null", "string"],
+)
+def test_an_unreadable_manifest_means_not_complete_with_a_warning(
+    tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / MANIFEST).write_bytes(content)
+    assert not is_complete(tmp_path, fingerprint(AugmentConfig()))
+    assert f"{tmp_path / MANIFEST}:" in caplog.text and "runs again" in caplog.text
+
+
+def test_a_damaged_output_makes_a_finished_stage_incomplete(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    expected = fingerprint(AugmentConfig())
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"id": 1}\n{"id": 2}\n', encoding="utf-8")
+    (tmp_path / "funnel.json").write_text("{}", encoding="utf-8")
+    body = json.loads(write_manifest(tmp_path, expected, outputs=("records.jsonl", "funnel.json"))
+                      .read_text(encoding="utf-8"))
+    assert body["outputs"] == {"records.jsonl": file_hash(records),
+                               "funnel.json": file_hash(tmp_path / "funnel.json")}
+    assert is_complete(tmp_path, expected) and not caplog.text
+    records.write_text('{"id": 1}\n{"id"', encoding="utf-8")  # torn by a crash or a hand
+    assert not is_complete(tmp_path, expected)
+    assert f"{records} changed since the stage finished" in caplog.text
+    records.unlink()
+    assert not is_complete(tmp_path, expected)
+    assert f"{records} is missing" in caplog.text

@@ -7,10 +7,11 @@ import re
 import pytest
 
 from revthink.config import TeacherConfig
+from revthink.data import get_spec, registry
 from revthink.errors import ConfigError
 from revthink.synthetic import SyntheticItem, generate_items
 from revthink.teachers.base import GenerationRequest, GenerationResult, Message
-from revthink.teachers.program import ProgramTeacher
+from revthink.teachers.program import ProgramTeacher, check_dataset
 
 FINAL = re.compile(r"The answer is \(?([^()]+?)\)?\.$")
 
@@ -94,6 +95,24 @@ def test_unknown_ids_purposes_and_foreign_backward_questions_are_errors(
     assert "only knows the synthetic suite" in results[0].error
     assert "unknown purpose 'summarise'" in results[1].error
     assert "own backward question" in results[2].error
+    assert [r.error_kind for r in results] == [
+        "not_synthetic", "unknown_purpose", "foreign_backward_question"]
+
+
+@pytest.mark.parametrize("dataset", ["gsm8k", "strategyqa", "math"])
+def test_another_dataset_is_refused_before_any_work(dataset: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_dataset(get_spec(dataset))
+    message = str(info.value)
+    assert "augment.teacher.backend" in message and repr(dataset) in message
+    assert "synthetic_arithmetic" in message and "openai_compat" in message
+
+
+def test_every_synthetic_dataset_is_accepted() -> None:
+    names = [name for name in registry() if name.startswith("synthetic")]
+    assert len(names) == 4
+    for name in names:
+        check_dataset(get_spec(name))
 
 
 def test_error_rate_spoils_a_seeded_share_of_answers() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import string
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from revthink.records import (
     append_jsonl,
     from_json,
     read_jsonl,
+    repair_jsonl,
     to_json,
     write_jsonl,
 )
@@ -170,6 +172,48 @@ def test_a_bad_line_in_the_middle_is_an_error_even_when_tolerating(tmp_path: Pat
     path.write_text(json.dumps(GOOD) + "\n{torn\n" + json.dumps(GOOD) + "\n", encoding="utf-8")
     with pytest.raises(RecordError, match=r"p.jsonl:2: malformed JSON"):
         read_jsonl(path, Problem, tolerate_torn_tail=True)
+
+
+@pytest.mark.parametrize("name", ["records.jsonl", "predictions.jsonl", "losses.jsonl"])
+def test_a_torn_last_line_is_cut_off_with_a_warning(
+    tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write_lines(tmp_path / name, GOOD, {**GOOD, "id": "p2"})
+    whole = path.read_bytes()
+    torn = json.dumps({**GOOD, "id": "p3", "question": "Caf\u00e9 au lait?"}, ensure_ascii=False)
+    with path.open("ab") as f:
+        f.write(torn.encode()[:-3])  # a kill in mid-append, here inside the last character
+    caplog.set_level(logging.WARNING)
+    dropped = len(torn.encode()) - 3
+    assert repair_jsonl(path) == dropped
+    assert path.read_bytes() == whole
+    assert [p.id for p in read_jsonl(path, Problem)] == ["p1", "p2"]
+    assert f"{path}: dropped a torn last line ({dropped} bytes)" in caplog.text
+    caplog.clear()
+    assert repair_jsonl(path) == 0 and path.read_bytes() == whole and not caplog.text
+
+
+def test_repair_keeps_a_whole_last_record_that_only_lacks_its_newline(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n" + json.dumps({**GOOD, "id": "p2"}), encoding="utf-8")
+    assert repair_jsonl(path) == 0
+    assert path.read_text(encoding="utf-8").endswith("}\n")
+    assert [p.id for p in read_jsonl(path, Problem)] == ["p1", "p2"]
+
+
+def test_repair_of_a_file_with_no_complete_line_or_no_file(tmp_path: Path) -> None:
+    assert repair_jsonl(tmp_path / "absent.jsonl") == 0
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"schema": 1, "id": "p1", "quest', encoding="utf-8")
+    assert repair_jsonl(path) == 32 and path.read_bytes() == b""
+
+
+def test_repair_finds_the_last_newline_far_from_the_end(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "p.jsonl", GOOD)
+    whole = path.read_bytes()
+    with path.open("a", encoding="utf-8") as f:
+        f.write('{"schema": 1, "question": "' + "x" * 200_000)  # longer than a read chunk
+    assert repair_jsonl(path) == 200_027 and path.read_bytes() == whole
 
 
 def test_records_are_frozen() -> None:

@@ -5,10 +5,13 @@ import email.utils
 import itertools
 import logging
 import random
+import re
+import socket
 import time
 
 import pytest
 from support.openai_server import FAULT_KINDS, OpenAIServer, serve
+from support.stub_openai import StubServer, completion, error
 
 from revthink.config import TeacherConfig
 from revthink.errors import RevthinkError
@@ -188,3 +191,60 @@ def test_generate_works_inside_a_running_event_loop():
     with serve() as url:
         [result] = asyncio.run(caller(url))
     assert result.error is None and result.texts
+
+
+# --- against a model-free stub: error kinds, secrets, a server that is not there ----------------
+
+SECRET = "sk-test-DO-NOT-PRINT-77aa"
+
+
+def careless(kind: str):
+    """A server failing in one way, echoing the key it was sent wherever it can."""
+
+    def reply(body: dict, auth: str) -> tuple[int, bytes]:
+        if kind == "malformed":
+            return 200, b'{"choices": [{"message": "' + auth.encode()
+        return error(int(kind), f"could not serve the request of {auth}")
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    "kind, expected, calls",
+    [("500", "http_500", 3), ("400", "http_400", 1), ("malformed", "malformed_body", 3)],
+)
+def test_failures_are_tagged_by_kind_and_never_carry_the_key(
+    kind, expected, calls, monkeypatch, caplog
+):
+    monkeypatch.setenv("REVTHINK_TEST_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)
+    with StubServer(careless(kind)) as server:
+        client = teacher(server.url, max_retries=2, api_key_env="REVTHINK_TEST_KEY")
+        [result] = client.generate(requests(1))
+    assert result.error_kind == expected and result.texts == ()
+    assert result.error.startswith(f"{server.url} (model 'smollm2-135m'): ")
+    assert server.requests == calls  # a 400 is final; the others are retried
+    assert SECRET not in result.error and SECRET not in caplog.text
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_server_is_named_at_once_and_given_up_in_bounded_time(caplog):
+    """Retried for connect_timeout_total_s whatever max_retries says, then one clear error."""
+    caplog.set_level(logging.WARNING)
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    client = teacher(url, max_retries=0, concurrency=4, connect_timeout_total_s=1.0)
+    started = time.monotonic()
+    with pytest.raises(RevthinkError, match=f"^cannot connect to {re.escape(url)} .* for 1 s"):
+        client.generate(requests(4))
+    assert 1.0 <= time.monotonic() - started < 10
+    warnings = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
+    assert warnings == [f"cannot connect to {url} (ConnectError); retrying for up to 1 s"]
+    with StubServer(lambda body, auth: completion("Hi."), port=port):
+        results = client.generate(requests(4))  # the server is up: the same client goes on
+    assert [r.texts for r in results] == [("Hi.",)] * 4

@@ -62,6 +62,9 @@ class TeacherConfig:
     tokens_per_minute: float | None = None
     timeout_s: float = 120.0
     max_retries: int = 6
+    # openai_compat: seconds an unreachable server is retried before the stage stops with
+    # "cannot connect"
+    connect_timeout_total_s: float = 30.0
     batch_size: int = 8  # sequences per forward pass (local backends)
     context_length: int = 4096  # llamacpp: n_ctx; vllm: max_model_len (prompt + completion)
     # llamacpp: weights repacked for llama.cpp extra CPU kernels; null: off on CPUs with AMX,
@@ -78,6 +81,10 @@ class TeacherConfig:
             _require(getattr(self, key) >= 1, f"augment.teacher.{key}", "an integer >= 1")
         _require(self.max_retries >= 0, "augment.teacher.max_retries", "an integer >= 0")
         _require(self.timeout_s > 0, "augment.teacher.timeout_s", "a number of seconds > 0")
+        _require(
+            self.connect_timeout_total_s > 0, "augment.teacher.connect_timeout_total_s",
+            "a number of seconds > 0",
+        )
 
 
 @dataclass(frozen=True)
@@ -93,12 +100,16 @@ class AugmentConfig:
     backward: Literal["teacher", "rule"] = "teacher"  # rule: mask a number of Q (maths only)
     answer_aug: int = 0  # extra correct forward reasonings kept per problem (answer_aug method)
     rephrase: bool = False  # also ask the teacher to rephrase Q (rephrase method)
+    # share of problems that may meet a teacher error left after the backend's own retries
+    # before the stage stops (0: any such error fails the stage; the rerun resumes from cache)
+    max_error_share: float = 0.0
 
     def __post_init__(self) -> None:
         _require(self.k >= 1, "augment.k", "an integer >= 1")
         _require(self.max_tokens >= 1, "augment.max_tokens", "an integer >= 1")
         _require(self.temperature >= 0, "augment.temperature", "a number >= 0")
         _require(self.answer_aug >= 0, "augment.answer_aug", "an integer >= 0")
+        _require(0 <= self.max_error_share <= 1, "augment.max_error_share", "a number in [0, 1]")
 
 
 @dataclass(frozen=True)

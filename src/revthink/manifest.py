@@ -4,16 +4,20 @@ A stage folder with a ``manifest.json`` whose fingerprint equals the one the sta
 now is complete and is skipped. A folder without one was interrupted: the stage resumes from
 what it appended. The fingerprint covers the config section, the input files' hashes and the
 seed; versions, git SHA and hardware are recorded for people but do not force a rerun.
+A stage may also record the hashes of its output files: one changed or damaged since (a torn
+``records.jsonl``) makes the stage incomplete, so it runs again rather than hand a broken file
+to the next stage. An unreadable manifest means "not complete", with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,10 @@ from typing import Any
 from revthink.config import config_hash
 
 MANIFEST = "manifest.json"
+OUTPUTS = "outputs"  # manifest key: output file name -> SHA-256 when the stage was done
 _PACKAGES = ("revthink", "torch", "transformers", "peft", "accelerate", "datasets")
+
+_log = logging.getLogger(__name__)
 
 
 def file_hash(path: Path) -> str:
@@ -49,21 +56,54 @@ def fingerprint(
 
 
 def is_complete(stage_dir: Path, expected: Mapping[str, Any]) -> bool:
-    """True when the stage finished with exactly these settings and inputs."""
-    path = stage_dir / MANIFEST
-    if not path.exists():
-        return False
-    try:
-        written = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return False
+    """True when the stage finished with exactly these settings and inputs, outputs intact."""
+    written = read_manifest(stage_dir)
     # compared as written: write_manifest stores values JSON lacks (paths) as strings
     expected_json = json.loads(json.dumps(dict(expected), default=str))
-    return isinstance(written, dict) and written.get("fingerprint") == expected_json
+    if written is None or written.get("fingerprint") != expected_json:
+        return False
+    return _outputs_intact(stage_dir, written.get(OUTPUTS) or {})
 
 
-def write_manifest(stage_dir: Path, expected: Mapping[str, Any], **details: Any) -> Path:
-    """Write the manifest atomically; call it only after every other output is in place."""
+def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
+    """The manifest of ``stage_dir``; None when there is none or it cannot be read (warned)."""
+    path = stage_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        written = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        reason = f"not readable as UTF-8 JSON ({type(err).__name__})"
+    else:
+        if isinstance(written, dict):
+            return written
+        reason = f"a JSON {type(written).__name__}, expected an object"
+    _log.warning("%s: %s; the stage counts as not finished and runs again", path, reason)
+    return None
+
+
+def _outputs_intact(stage_dir: Path, outputs: Any) -> bool:
+    """True when every output file recorded in the manifest still has its recorded hash."""
+    if not isinstance(outputs, dict):
+        _log.warning("%s: key %r is not a mapping; the stage runs again",
+                     stage_dir / MANIFEST, OUTPUTS)
+        return False
+    for name, digest in outputs.items():
+        path = stage_dir / name
+        if not path.is_file() or file_hash(path) != digest:
+            state = "is missing" if not path.is_file() else "changed since the stage finished"
+            _log.warning("%s %s; the stage runs again", path, state)
+            return False
+    return True
+
+
+def write_manifest(
+    stage_dir: Path, expected: Mapping[str, Any], outputs: Sequence[str] = (), **details: Any
+) -> Path:
+    """Write the manifest atomically; call it only after every other output is in place.
+
+    ``outputs`` names files of ``stage_dir`` whose hashes ``is_complete`` checks later.
+    """
     stage_dir.mkdir(parents=True, exist_ok=True)
     body = {
         "fingerprint": dict(expected),
@@ -72,6 +112,8 @@ def write_manifest(stage_dir: Path, expected: Mapping[str, Any], **details: Any)
         "hardware": _hardware(),
         **details,
     }
+    if outputs:
+        body[OUTPUTS] = {name: file_hash(stage_dir / name) for name in outputs}
     path = stage_dir / MANIFEST
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(body, indent=2, sort_keys=True, default=str), encoding="utf-8")

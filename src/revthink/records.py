@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import IO, Any, Literal, TypeVar, get_args
 
 from revthink.errors import RecordError
 
 SCHEMA_VERSION = 1
+
+_log = logging.getLogger(__name__)
 
 AnswerType = Literal["number", "math", "choice", "yes_no", "label"]
 ANSWER_TYPES: tuple[str, ...] = get_args(AnswerType)
@@ -192,6 +195,56 @@ def append_jsonl(path: Path, records: Iterable[Record]) -> None:
             f.write(json.dumps(to_json(record), ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def repair_jsonl(path: Path) -> int:
+    """Make an appended JSONL file end on a complete line again; return the bytes dropped.
+
+    A process killed in the middle of an append leaves a last line without its newline. Stages
+    call this where they resume, before appending: the torn line is cut off with a warning
+    naming the file (its work is redone), or, when it is a whole JSON object that only lacks
+    the newline, the newline is added. A missing file needs no repair.
+    """
+    if not path.is_file():
+        return 0
+    with path.open("r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        end = _complete_length(f, size)
+        f.seek(end)
+        tail = f.read()
+        if not tail:
+            return 0
+        if _is_json_object(tail):
+            f.write(b"\n")
+            return 0
+        f.truncate(end)
+        os.fsync(f.fileno())
+    _log.warning(
+        "%s: dropped a torn last line (%d bytes) left by an interrupted write; "
+        "its work is done again", path, len(tail),
+    )
+    return len(tail)
+
+
+def _complete_length(f: IO[bytes], size: int, chunk: int = 1 << 16) -> int:
+    """Length of the prefix of ``f`` that ends with a newline, read backwards in chunks."""
+    end = size
+    while end > 0:
+        start = max(0, end - chunk)
+        f.seek(start)
+        newline = f.read(end - start).rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        end = start
+    return 0
+
+
+def _is_json_object(data: bytes) -> bool:
+    """True for one whole JSON object: every line we append is one."""
+    try:
+        return isinstance(json.loads(data), dict)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+        return False
 
 
 def iter_jsonl(path: Path, cls: type[R], *, tolerate_torn_tail: bool = False) -> Iterator[R]:

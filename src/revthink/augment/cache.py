@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import IO
 
+from revthink.records import repair_jsonl
 from revthink.teachers.base import GenerationRequest, GenerationResult, chat_dicts
 
 _log = logging.getLogger(__name__)
@@ -97,15 +98,10 @@ def _load(path: Path) -> dict[str, dict]:
     """Entries of an existing cache file, after cutting off a torn last line."""
     if not path.exists():
         return {}
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) < len(data):
-        _log.warning("%s: dropping a torn last line (%d bytes)", path, len(data) - len(complete))
-        with path.open("r+b") as f:
-            f.truncate(len(complete))
-            os.fsync(f.fileno())
+    repair_jsonl(path)
+    text = path.read_bytes().decode("utf-8", errors="replace")
     entries = {}
-    for number, line in enumerate(complete.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
             entry = json.loads(line)
             entries[entry["key"]] = entry

@@ -12,6 +12,10 @@ Steps, each sent for all its problems together (see ``steps``):
 
 ``filter: correct+consistent`` drops records the verdict rejects; ``correct`` keeps them with
 the verdict recorded. Records come back in the order of the input problems.
+
+Answers are checked with the strict extractors, the ones students are scored with: a trace that
+never states its final answer the strict way ("The answer is X.") is not kept, so students do
+not learn to leave that sentence out.
 """
 
 from __future__ import annotations
@@ -63,14 +67,16 @@ class _Runner:
 
 def augment(
     problems: Sequence[Problem], calls: TeacherCalls, cfg: AugmentConfig, *, seed: int,
-    family: str,
+    family: str, funnel: Funnel | None = None,
 ) -> tuple[list[AugmentedExample], Funnel]:
     """Augmented records of ``problems`` and the funnel that says what was dropped and why.
 
-    ``family`` is the dataset's prompt family ("mixed": decided per problem).
+    ``family`` is the dataset's prompt family ("mixed": decided per problem). Pass ``funnel``
+    to keep what it counted when the run stops with an error.
     """
     _check_unique(problems)
-    funnel = Funnel(problems_in=len(problems))
+    funnel = Funnel() if funnel is None else funnel
+    funnel.problems_in = len(problems)
     # Greedy decoding gives the same answer every time: one attempt is all it can offer.
     attempts = cfg.k if cfg.temperature > 0 else 1
     runner = _Runner(calls, Sampling(seed, cfg.temperature, cfg.max_tokens, attempts), funnel)
@@ -138,9 +144,9 @@ def forward_step(answer_aug: int) -> Step:
 
 
 def _check_forward(problem: Problem, text: str) -> str | None:
-    if extract(text, problem.answer_type, problem.options) is None:
+    if extract(text, problem.answer_type, problem.options, mode="strict") is None:
         return "no_final_answer"
-    if not is_correct(text, problem.answer, problem.answer_type, problem.options):
+    if not is_correct(text, problem.answer, problem.answer_type, problem.options, mode="strict"):
         return "wrong_answer"
     return None
 
@@ -167,12 +173,12 @@ def backward_reasoning_step(
 
     def check(problem: Problem, text: str) -> str | None:
         kind = prompts.backward_answer_kind(prompts.family_of(problem, family))
-        if kind == "number" and extract(text, "number") is None:
+        if kind == "number" and extract(text, "number", mode="strict") is None:
             return "no_final_answer"
         if kind == "text" and not final_answer_spans(text):
             return "no_final_answer"
         rule = rules.get(problem.id)
-        if rule is not None and not is_correct(text, rule.answer, "number"):
+        if rule is not None and not is_correct(text, rule.answer, "number", mode="strict"):
             return "wrong_answer"
         return None
 

@@ -2,10 +2,12 @@
 
 ``funnel.json`` follows the problems: how many came in, passed each step and were kept, and
 why each of the others was dropped (one reason per problem, so ``problems_in == kept +
-sum(dropped)``), plus every bad teacher answer seen on the way (retried or not).
+sum(dropped)``), plus every bad teacher answer seen on the way (retried or not), and
+``failure``: why the stage stopped early, when it did.
 ``ledger.json`` follows the teacher: calls, tokens, retries, errors and cache hits per step,
-wall time, and the cost at the configured per-token prices (this run's calls, and all calls
-the records needed including those answered from the cache).
+the errors by kind with the first text of each (what a person needs to fix the cause), wall
+time, and the cost at the configured per-token prices (this run's calls, and all calls the
+records needed including those answered from the cache).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from revthink.teachers.base import GenerationResult
+from revthink.teachers.base import GenerationRequest, GenerationResult
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Funnel:
     rephrased: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     bad_answers: Counter[str] = field(default_factory=Counter)
+    failure: str | None = None  # why the stage stopped without a manifest
 
     def drop(self, step: str, reason: str) -> None:
         self.dropped[f"{step}:{reason}"] += 1
@@ -76,23 +79,58 @@ class Usage:
 
 
 @dataclass
+class TeacherErrors:
+    """Errors the teacher returned after its own retries: counted by kind, the first text kept.
+
+    ``problems`` holds the ids of the problems that met one; their share of all problems is
+    what ``augment.max_error_share`` bounds.
+    """
+
+    counts: Counter[str] = field(default_factory=Counter)
+    first: dict[str, str] = field(default_factory=dict)  # kind -> first error, in arrival order
+    problems: set[str] = field(default_factory=set)
+
+    def add(self, request: GenerationRequest, result: GenerationResult) -> None:
+        kind = result.error_kind or "teacher_error"
+        self.counts[kind] += 1
+        where = f"{request.purpose or 'request'} of problem {request.problem_id!r}"
+        self.first.setdefault(kind, f"{where}: {result.error}")
+        self.problems.add(request.problem_id)
+
+    def first_error(self) -> str | None:
+        """The earliest error of the run, the one to read first."""
+        return next(iter(self.first.values()), None)
+
+    def lines(self) -> list[str]:
+        """One line per kind, most frequent first: count and first text."""
+        return [f"{kind}: {n} (first: {self.first[kind]})" for kind, n in self.counts.most_common()]
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        return {kind: {"count": n, "first": self.first[kind]}
+                for kind, n in sorted(self.counts.items())}
+
+
+@dataclass
 class Ledger:
     """Teacher calls and tokens per step, priced in USD per million tokens."""
 
     prompt_price_per_mtok: float = 0.0
     completion_price_per_mtok: float = 0.0
     steps: dict[str, Usage] = field(default_factory=dict)
+    errors: TeacherErrors = field(default_factory=TeacherErrors)
     wall_time_s: float = 0.0
 
-    def record(self, step: str, result: GenerationResult, *, cached: bool) -> None:
-        usage = self.steps.setdefault(step, Usage())
+    def record(self, request: GenerationRequest, result: GenerationResult, *, cached: bool) -> None:
+        usage = self.steps.setdefault(request.purpose, Usage())
         if cached:
             usage.cache_hits += 1
             usage.cached_prompt_tokens += result.prompt_tokens
             usage.cached_completion_tokens += result.completion_tokens
             return
         usage.calls += 1
-        usage.errors += result.error is not None
+        if result.error is not None:
+            usage.errors += 1
+            self.errors.add(request, result)
         usage.retries += result.retries
         usage.prompt_tokens += result.prompt_tokens
         usage.completion_tokens += result.completion_tokens
@@ -120,6 +158,8 @@ class Ledger:
                 total.completion_tokens + total.cached_completion_tokens,
             ),
             "steps": {name: asdict(usage) for name, usage in self.steps.items()},
+            "errors_by_kind": self.errors.to_json(),
+            "problems_with_errors": len(self.errors.problems),
         }
 
 

@@ -2,27 +2,46 @@
 
 Writes under ``runs/<name>/augment/``: ``records.jsonl`` (one AugmentedExample a line, in the
 order of the problems), ``funnel.json``, ``ledger.json``, ``cache.jsonl`` (every teacher
-result, appended as it arrives) and ``manifest.json`` last. A finished stage with the same
-settings is skipped; an interrupted one resumes from its cache without repeating a call.
+result, appended as it arrives) and ``manifest.json`` last, with the hashes of the first three.
+A finished stage with the same settings and intact outputs is skipped; an interrupted one
+resumes from its cache without repeating a call.
+
+A stage that fails writes records, funnel and ledger for inspection but no manifest, and
+raises an error naming the cause, so the rerun resumes from the cache. It fails when it keeps
+no problem, when more problems meet teacher errors than ``augment.max_error_share`` allows
+(by default any error left after the backend's own retries; the stage stops at once), or when
+the teacher cannot go on at all (a server that cannot be reached, a bad key). Teacher errors
+are summed up on stderr by kind, with the first text of each, whether the stage failed or not.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
+
+from rich.console import Console
 
 from revthink.augment import prompts
 from revthink.augment.cache import ResultCache
 from revthink.augment.calls import TeacherCalls
 from revthink.augment.pipeline import augment
-from revthink.augment.reporting import Ledger, progress_bar, write_json
-from revthink.config import ExperimentConfig
+from revthink.augment.reporting import Funnel, Ledger, progress_bar, write_json
+from revthink.config import AugmentConfig, ExperimentConfig
 from revthink.data import get_spec, load_problems
+from revthink.errors import RevthinkError
 from revthink.manifest import fingerprint, invalidate, is_complete, write_manifest
-from revthink.records import write_jsonl
+from revthink.records import AugmentedExample, Problem, write_jsonl
+from revthink.teachers import program
 from revthink.teachers.registry import create_teacher
 
 RECORDS, FUNNEL, LEDGER, CACHE = "records.jsonl", "funnel.json", "ledger.json", "cache.jsonl"
+
+console = Console(stderr=True)
+
+
+class AugmentFailed(RevthinkError):
+    """The stage ended without records worth training on; its outputs say why."""
 
 
 def run(cfg: ExperimentConfig) -> Path:
@@ -33,26 +52,83 @@ def run(cfg: ExperimentConfig) -> Path:
         return out
     invalidate(out)
     data, teacher_cfg = cfg.augment.data, cfg.augment.teacher
+    spec = get_spec(data.dataset)
+    if teacher_cfg.backend == "program":
+        program.check_dataset(spec)
     problems = load_problems(
         data.dataset, data.split, data_dir=data.data_dir, limit=data.limit, seed=cfg.seed
     )
-    family = get_spec(data.dataset).family
     ledger = Ledger(teacher_cfg.prompt_price_per_mtok, teacher_cfg.completion_price_per_mtok)
+    funnel = Funnel(problems_in=len(problems))
+    records = _augment(cfg, out, problems, spec.family, funnel, ledger)
+    write_manifest(
+        out, expected, outputs=(RECORDS, FUNNEL, LEDGER), teacher=records[0].teacher,
+        problems=len(problems), records=len(records),
+    )
+    return out
+
+
+def _augment(
+    cfg: ExperimentConfig, out: Path, problems: list[Problem], family: str, funnel: Funnel,
+    ledger: Ledger,
+) -> list[AugmentedExample]:
+    """The records; records, funnel and ledger are written whether this succeeds or fails."""
     started = time.monotonic()
-    teacher = create_teacher(teacher_cfg)
+    teacher = create_teacher(cfg.augment.teacher)
     cache = ResultCache(out / CACHE)
+    records: list[AugmentedExample] = []
     try:
         with progress_bar() as progress:
-            calls = TeacherCalls(teacher, cache, ledger, progress)
-            records, funnel = augment(problems, calls, cfg.augment, seed=cfg.seed, family=family)
+            calls = TeacherCalls(
+                teacher, cache, ledger, progress, _error_limit(cfg.augment, len(problems))
+            )
+            records, _ = augment(
+                problems, calls, cfg.augment, seed=cfg.seed, family=family, funnel=funnel
+            )
+        if not records:
+            raise AugmentFailed(_nothing_kept(funnel, ledger))
+    except RevthinkError as err:
+        funnel.failure = str(err)
+        raise AugmentFailed(_resumable(err, out)) from err
+    except BaseException as err:  # Ctrl-C or a bug: what was seen is still written below
+        funnel.failure = str(err) or type(err).__name__
+        raise
     finally:
         cache.close()
         teacher.close()
-    ledger.wall_time_s = time.monotonic() - started
-    write_jsonl(out / RECORDS, records)
-    write_json(out / FUNNEL, funnel.to_json())
-    write_json(out / LEDGER, ledger.to_json())
-    write_manifest(
-        out, expected, teacher=teacher.name, problems=len(problems), records=len(records)
+        ledger.wall_time_s = time.monotonic() - started
+        write_jsonl(out / RECORDS, records)
+        write_json(out / FUNNEL, funnel.to_json())
+        write_json(out / LEDGER, ledger.to_json())
+        _report_errors(ledger)
+    return records
+
+
+def _error_limit(cfg: AugmentConfig, problems: int) -> int:
+    """How many problems may meet teacher errors: the share, rounded down."""
+    return math.floor(cfg.max_error_share * problems + 1e-9)
+
+
+def _nothing_kept(funnel: Funnel, ledger: Ledger) -> str:
+    reasons = ", ".join(f"{reason} {n}" for reason, n in funnel.dropped.most_common(3))
+    message = f"kept 0 of {funnel.problems_in} problems (dropped: {reasons or 'none'})"
+    first = ledger.errors.first_error()
+    return f"{message}; first teacher error: {first}" if first else message
+
+
+def _resumable(err: RevthinkError, out: Path) -> str:
+    """The message of ``err`` with where to look and what a rerun does."""
+    return (
+        f"augment stopped: {err}. See {out / FUNNEL} and {out / LEDGER}; no manifest was "
+        f"written, so the next run resumes from {out / CACHE} and asks only what is missing"
     )
-    return out
+
+
+def _report_errors(ledger: Ledger) -> None:
+    """Teacher errors by kind on stderr: the count and the first text of each."""
+    lines = ledger.errors.lines()
+    if lines:
+        console.print(f"augment: teacher errors by kind ({len(ledger.errors.problems)} "
+                      "problem(s) met one):", highlight=False, markup=False)
+        for line in lines:
+            console.print(f"  {line}", highlight=False, markup=False)

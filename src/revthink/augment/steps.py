@@ -4,7 +4,9 @@ Round r sends, together, one request for each problem that still lacks a usable 
 answer (empty, cut off at ``max_tokens``, or failing the step's own check) is counted and the
 problem is asked again in the next round with a new seed, up to ``attempts`` times; a teacher
 error re-sends the same request (same seed and cache key) up to ``ERROR_RESENDS`` times before
-it counts as an attempt, so transient faults do not change what the run produces.
+it counts as an attempt, so transient faults do not change what the run produces. (By default
+the stage stops at the first teacher error instead; re-sends matter where
+``augment.max_error_share`` lets it go on.)
 
 Rounds of one sample rather than one request for k samples: a strong teacher is right at the
 first try for most problems, so sampling k at once would pay for k - 1 samples nobody reads.

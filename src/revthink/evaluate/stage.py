@@ -51,6 +51,7 @@ from revthink.records import (
     append_jsonl,
     from_json,
     read_jsonl,
+    repair_jsonl,
     to_json,
     write_jsonl,
 )
@@ -207,7 +208,8 @@ def resume(job: Job) -> set[str]:
     wanted = {p.id for p in job.problems}
     kept: list[Prediction] = []
     if same and path.is_file():
-        saved = read_jsonl(path, Prediction, tolerate_torn_tail=True)
+        repair_jsonl(path)  # a line torn by a kill: cut off, with a warning
+        saved = read_jsonl(path, Prediction)
         kept = [p for p in saved if p.problem_id in wanted]
     else:
         (job.folder / TIMING).unlink(missing_ok=True)

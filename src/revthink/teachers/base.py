@@ -2,8 +2,10 @@
 
 Backends differ in how they run (HTTP, batched transformers, vLLM, llama.cpp, programs) but
 all take a list of ``GenerationRequest`` and return one ``GenerationResult`` per request, in
-order. A failed request is a result with ``error`` set, never an exception, so one bad call
-cannot end a long augmentation run.
+order. A failed request is a result with ``error`` set (and ``error_kind``, to count failures
+alike), never an exception, so one bad call cannot end a long augmentation run; the caller
+decides how many it tolerates. Only a fault that no request can survive (a bad key, a server
+that cannot be reached) raises a ``RevthinkError``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class GenerationResult:
     completion_tokens: int = 0
     retries: int = 0
     error: str | None = None  # set when the request failed for good; texts is then empty
+    error_kind: str = ""  # a short tag for counting errors alike ("connection", "http_500")
     extra: dict[str, float] = field(default_factory=dict)
 
 

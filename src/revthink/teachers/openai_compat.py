@@ -5,7 +5,10 @@ out concurrently (at most ``concurrency`` in flight) under requests-per-minute a
 tokens-per-minute limits; rate limits (429), server errors (5xx), timeouts, dropped connections
 and unreadable bodies are retried with exponential backoff and jitter, honouring
 ``Retry-After``. A 401/403/404 raises at once (a bad key or unknown model will not recover); any
-other 4xx, or a request still failing after ``max_retries``, becomes an error result.
+other 4xx, or a request still failing after ``max_retries``, becomes an error result tagged with
+its kind (``http_500``, ``malformed_body``, ...). A server that cannot be reached at all is
+reported at once ("cannot connect to URL", one warning) and retried for at most
+``connect_timeout_total_s`` in all; then the run stops with that message instead of stalling.
 
 The client is ``httpx`` rather than the ``openai`` SDK: the protocol is one JSON POST, httpx is
 already a core dependency, and owning the retry loop lets every retry, token and fault be
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.utils
+import logging
 import math
 import os
 import random
@@ -42,18 +46,26 @@ _RETRY_STATUS = frozenset({408, 409, 429})
 # Statuses that no retry will fix for any request: bad key, forbidden, unknown model or route.
 _FATAL_STATUS = frozenset({401, 403, 404})
 _MAX_WAIT_S = 300.0  # cap on one Retry-After or backoff pause
+UNREACHABLE = "connection"  # error kind of a server that cannot be connected to
+
+_log = logging.getLogger(__name__)
 
 
 class _Retryable(Exception):
     """A failed attempt worth repeating; ``wait_s`` is the server's Retry-After, if any."""
 
-    def __init__(self, reason: str, wait_s: float | None = None) -> None:
+    def __init__(self, reason: str, kind: str, wait_s: float | None = None) -> None:
         super().__init__(reason)
+        self.kind = kind
         self.wait_s = wait_s
 
 
 class _Rejected(Exception):
     """A 4xx that this request will never pass (e.g. a 400 for a too-long prompt)."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 @dataclass
@@ -162,6 +174,7 @@ class OpenAICompatTeacher:
         self._rpm = TokenBucket(rpm, capacity=1.0) if rpm else None
         self._tpm = TokenBucket(cfg.tokens_per_minute) if cfg.tokens_per_minute else None
         self._paused_until = 0.0  # monotonic time before which no request is sent (after 429)
+        self._unreachable_since: float | None = None  # first failed connect of this outage
 
     def __repr__(self) -> str:
         return f"OpenAICompatTeacher(model={self.cfg.model!r}, base_url={self.cfg.base_url!r})"
@@ -217,10 +230,10 @@ class OpenAICompatTeacher:
             while len(tally.texts) < request.n:
                 await self._call_with_retries(client, slots, request, tally)
         except _Rejected as err:
-            return self._failure(tally, str(err), started)
+            return self._failure(tally, str(err), err.kind, started)
         except _Retryable as err:
             reason = f"gave up after {self.cfg.max_retries} retries: {err}"
-            return self._failure(tally, reason, started)
+            return self._failure(tally, reason, err.kind, started)
         return GenerationResult(
             texts=tuple(tally.texts[: request.n]),
             finish_reasons=tuple(tally.finish_reasons[: request.n]),
@@ -230,12 +243,13 @@ class OpenAICompatTeacher:
             extra={"calls": float(tally.calls), "latency_s": time.monotonic() - started},
         )
 
-    def _failure(self, tally: _Tally, reason: str, started: float) -> GenerationResult:
+    def _failure(self, tally: _Tally, reason: str, kind: str, started: float) -> GenerationResult:
         return GenerationResult(
             prompt_tokens=tally.prompt_tokens,
             completion_tokens=tally.completion_tokens,
             retries=tally.retries,
-            error=f"{self.cfg.base_url} (model {self.cfg.model!r}): {self._redact(reason)}",
+            error=self._redact(f"{self._where()}: {reason}"),
+            error_kind=kind,
             extra={"calls": float(tally.calls), "latency_s": time.monotonic() - started},
         )
 
@@ -246,7 +260,11 @@ class OpenAICompatTeacher:
         request: GenerationRequest,
         tally: _Tally,
     ) -> None:
-        """One HTTP exchange for the missing completions, retried until it succeeds."""
+        """One HTTP exchange for the missing completions, retried until it succeeds.
+
+        An unreachable server is retried until ``connect_timeout_total_s`` runs out, whatever
+        ``max_retries`` says; the other faults get ``max_retries`` retries.
+        """
         have = len(tally.texts)
         body = self._body(request, have)
         estimate = estimate_tokens(request, request.n - have)
@@ -258,7 +276,7 @@ class OpenAICompatTeacher:
                     tally.calls += 1
                     return await self._post(client, body, estimate, tally)
             except _Retryable as err:
-                if attempt == self.cfg.max_retries:
+                if attempt >= self.cfg.max_retries and err.kind != UNREACHABLE:
                     raise
                 tally.retries += 1
                 await asyncio.sleep(self._pause(err, attempt))
@@ -294,9 +312,17 @@ class OpenAICompatTeacher:
             await asyncio.sleep(wait)
 
     def _pause(self, err: _Retryable, attempt: int) -> float:
-        """Seconds before the next attempt; a Retry-After also pauses every other request."""
+        """Seconds before the next attempt; a Retry-After also pauses every other request.
+
+        Connection retries never wait past the end of ``connect_timeout_total_s``, so the last
+        one happens right at its end.
+        """
         if err.wait_s is None:
-            return backoff_seconds(attempt, self._backoff_base_s, self._rng)
+            wait = backoff_seconds(attempt, self._backoff_base_s, self._rng)
+            if err.kind == UNREACHABLE and self._unreachable_since is not None:
+                deadline = self._unreachable_since + self.cfg.connect_timeout_total_s
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+            return wait
         wait = min(_MAX_WAIT_S, err.wait_s)
         self._paused_until = max(self._paused_until, time.monotonic() + wait)
         return wait
@@ -311,18 +337,40 @@ class OpenAICompatTeacher:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
             response = await client.post(self._url, json=body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+            raise self._unreachable(type(err).__name__) from None
         except httpx.TimeoutException:
-            raise _Retryable(f"no answer within {self.cfg.timeout_s} s") from None
+            raise _Retryable(f"no answer within {self.cfg.timeout_s} s", "timeout") from None
         except httpx.TransportError as err:
-            raise _Retryable(f"connection failed ({type(err).__name__})") from None
+            raise _Retryable(f"connection lost ({type(err).__name__})", "connection_lost") from None
+        self._unreachable_since = None  # the server answered: any outage is over
         self._check_status(response)
         self._read_body(response, estimate, tally)
+
+    def _unreachable(self, reason: str) -> _Retryable:
+        """A failed connect: warn at the first, stop the run once the outage lasts too long."""
+        now = time.monotonic()
+        total = self.cfg.connect_timeout_total_s
+        if self._unreachable_since is None:
+            self._unreachable_since = now
+            _log.warning(
+                "%s", self._redact(f"cannot connect to {self.cfg.base_url} ({reason}); "
+                                   f"retrying for up to {total:g} s")
+            )
+        elif now - self._unreachable_since >= total:
+            raise RevthinkError(self._redact(
+                f"cannot connect to {self.cfg.base_url} ({reason}) for {total:g} s (model "
+                f"{self.cfg.model!r}): start the server, or check augment.teacher.base_url; "
+                "augment.teacher.connect_timeout_total_s sets how long to wait"
+            ))
+        return _Retryable(f"cannot connect to {self.cfg.base_url} ({reason})", UNREACHABLE)
 
     def _check_status(self, response: httpx.Response) -> None:
         status = response.status_code
         if status < 400:
             return
         detail = f"HTTP {status}: {_error_message(response)}"
+        kind = f"http_{status}"
         if status in _FATAL_STATUS:
             raise RevthinkError(self._fatal_message(status, detail))
         if status in _RETRY_STATUS or status >= 500:
@@ -330,16 +378,18 @@ class OpenAICompatTeacher:
             wait = retry_after_seconds(headers.get("retry-after"))
             if wait is None and headers.get("retry-after-ms"):
                 wait = (retry_after_seconds(headers["retry-after-ms"]) or 0.0) / 1000
-            raise _Retryable(detail, wait)
-        raise _Rejected(detail)
+            raise _Retryable(detail, kind, wait)
+        raise _Rejected(detail, kind)
+
+    def _where(self) -> str:
+        return f"{self.cfg.base_url} (model {self.cfg.model!r})"
 
     def _fatal_message(self, status: int, detail: str) -> str:
-        where = f"{self.cfg.base_url} (model {self.cfg.model!r})"
         if status == 404:
             hint = "check teacher.model against the server's model list and teacher.base_url"
         else:
             hint = f"check the API key in the environment variable {self.cfg.api_key_env}"
-        return f"{where} refused the request ({self._redact(detail)}); {hint}"
+        return self._redact(f"{self._where()} refused the request ({detail}); {hint}")
 
     def _read_body(self, response: httpx.Response, estimate: int, tally: _Tally) -> None:
         """Add the response's completions and usage to ``tally``; unreadable bodies retry."""
@@ -349,9 +399,11 @@ class OpenAICompatTeacher:
             texts = [c["message"].get("content") or "" for c in choices]
             reasons = [c.get("finish_reason") or "stop" for c in choices]
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise _Retryable("malformed response body (not chat-completion JSON)") from None
+            raise _Retryable(
+                "malformed response body (not chat-completion JSON)", "malformed_body"
+            ) from None
         if not texts:
-            raise _Retryable("response without choices")
+            raise _Retryable("response without choices", "no_choices")
         usage = data.get("usage") or {}
         tally.prompt_tokens += int(usage.get("prompt_tokens") or 0)
         tally.completion_tokens += int(usage.get("completion_tokens") or 0)

@@ -4,6 +4,7 @@ It reads no prompt to think: each request's ``problem_id`` names a synthetic ite
 ``purpose`` says which of the item's texts to return, so augmentation (filters, funnel, ledger,
 cache) runs unchanged, instantly and for free. With ``error_rate`` > 0 a seeded share of the
 forward and backward reasonings end in a wrong answer, so the filters have something to catch.
+It knows nothing else: ``check_dataset`` refuses any other dataset before a stage starts.
 
 Token counts are whitespace-separated words (prompt: every message; completion: every text),
 close enough for the ledger of a teacher that costs nothing.
@@ -15,12 +16,25 @@ import re
 from collections.abc import Sequence
 
 from revthink.config import TeacherConfig
+from revthink.data import DatasetSpec, registry
 from revthink.errors import ConfigError, DataError
 from revthink.synthetic import SyntheticItem, item_from_id, reasoning_variant, rephrased_question
 from revthink.synthetic.draw import stable_int
 from revthink.teachers.base import GenerationRequest, GenerationResult, ResultCallback
 
 PURPOSES = ("forward", "backward_question", "backward_reasoning", "consistency", "rephrase")
+
+
+def check_dataset(spec: DatasetSpec) -> None:
+    """Refuse, before any work, a dataset whose problems this teacher cannot answer."""
+    if spec.local is not None and spec.local.format == "synthetic":
+        return
+    suite = [name for name, s in registry().items() if s.local and s.local.format == "synthetic"]
+    raise ConfigError(
+        f"key 'augment.teacher.backend': the program teacher only knows the synthetic suite, "
+        f"but augment.data.dataset is {spec.name!r}; choose a synthetic dataset "
+        f"({', '.join(suite)}) or a model teacher (openai_compat, llamacpp, hf_local, vllm)"
+    )
 
 
 def _corrupt(text: str) -> str:
@@ -78,20 +92,23 @@ class ProgramTeacher:
         if request.purpose not in PURPOSES:
             return GenerationResult(
                 error=f"program teacher: unknown purpose {request.purpose!r} for problem "
-                f"{request.problem_id!r}; it answers {', '.join(PURPOSES)}"
+                f"{request.problem_id!r}; it answers {', '.join(PURPOSES)}",
+                error_kind="unknown_purpose",
             )
         try:
             item = item_from_id(request.problem_id)
         except DataError as err:
             return GenerationResult(
                 error=f"the program teacher only knows the synthetic suite "
-                f"(datasets synthetic_*), not this problem: {err}"
+                f"(datasets synthetic_*), not this problem: {err}",
+                error_kind="not_synthetic",
             )
         if request.purpose == "backward_reasoning" and item.backward_question not in prompt:
             return GenerationResult(
                 error=f"program teacher: problem {item.problem.id!r}: it can only reason about "
                 "its own backward question (use augment.backward: teacher), and the prompt does "
-                "not contain it"
+                "not contain it",
+                error_kind="foreign_backward_question",
             )
         texts = tuple(self._text(item, request, prompt, sample) for sample in range(request.n))
         return GenerationResult(

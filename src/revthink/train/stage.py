@@ -33,7 +33,7 @@ from revthink.errors import DataError, RecordError
 from revthink.manifest import fingerprint, invalidate, is_complete, write_manifest
 from revthink.models import load_tokenizer
 from revthink.prompting import template_fingerprint
-from revthink.records import AugmentedExample, read_jsonl
+from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
 from revthink.train import methods
 from revthink.train.collator import Encoder, encode_units
 from revthink.train.trainer import fit, truncate_log
@@ -129,6 +129,7 @@ def _resume_point(out_dir: Path, expected: dict[str, Any], resume: bool, main: b
             checkpoints.mkdir(parents=True)
             stamp.write_text(json.dumps(expected, sort_keys=True))
         else:
+            repair_jsonl(out_dir / "losses.jsonl")  # a line torn by a kill, with a warning
             truncate_log(out_dir / "losses.jsonl", _step(Path(last)))
     return last
 
