@@ -5,7 +5,8 @@
 Both sides get the same student (SmolLM2-135M-Instruct by default, loaded by
 ``revthink.models``), the same GSM8K problems with their reference solutions as the forward
 reasoning (the ``skd`` target), the same LoRA settings and the same TrainingArguments values
-(lr, batch, steps, seed, length-grouped sampling). TRL sees the examples as a conversational
+(lr, batch, steps, seed, length-grouped sampling, precision: ``--dtype``, default ``auto``,
+bf16 where the hardware has it). TRL sees the examples as a conversational
 prompt/completion dataset and computes the loss on completion tokens only, as revthink does.
 
 Measures, each trainer in a fresh subprocess so that neither inherits the other's memory:
@@ -49,9 +50,10 @@ def examples(n: int) -> list[AugmentedExample]:
 
 def settings(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        student=ModelConfig(path=args.model), learning_rate=args.lr, max_steps=args.steps,
+        learning_rate=args.lr, max_steps=args.steps,
         batch_size=args.batch_size, max_length=args.max_length, save_steps=10_000,
-        lora=LoraSettings(rank=16, alpha=32, dropout=0.05),
+        lora=LoraSettings(rank=16, alpha=32, dropout=0.0, target_modules=("all-linear",)),
+        student=ModelConfig(path=args.model, dtype=args.dtype),
     )
 
 
@@ -75,13 +77,14 @@ def run_revthink(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 def run_trl(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from datasets import Dataset
-    from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from revthink.models import load_model, load_tokenizer
+    from revthink.models import load_tokenizer
     from revthink.train.objectives import forward
+    from revthink.train.trainer import prepare_model, training_dtype
 
     cfg = settings(args)
+    dtype = training_dtype(cfg)
     tokenizer = load_tokenizer(cfg.student)
     tokenizer.padding_side = "right"
     pairs = [forward(ex) for ex in examples(args.steps * args.batch_size)]
@@ -96,13 +99,15 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         data_seed=0, logging_steps=1, save_strategy="no", report_to="none",
         train_sampling_strategy="group_by_length", completion_only_loss=True,
         gradient_checkpointing=cfg.gradient_checkpointing,  # TRL's default is on, ours off
-        use_cpu=not _cuda(), bf16=_cuda(), dataloader_num_workers=0,
+        use_cpu=not _cuda(), bf16=dtype == "bfloat16", fp16=dtype == "float16",
+        dataloader_num_workers=0,
     )
-    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, task_type="CAUSAL_LM")
+    # the same LoRA-wrapped student as revthink's: adapters on every linear layer, fp32
+    model = prepare_model(cfg, "cuda" if _cuda() else "cpu", dtype)
     clock = Clock()
     trainer = SFTTrainer(
-        model=load_model(cfg.student, "cuda" if _cuda() else "cpu"), args=config,
-        train_dataset=data, processing_class=tokenizer, peft_config=lora, callbacks=[clock],
+        model=model, args=config, train_dataset=data, processing_class=tokenizer,
+        callbacks=[clock],
     )
     trainer.train()
     log = [r["loss"] for r in trainer.state.log_history if "loss" in r]
@@ -178,6 +183,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=384)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per side")
     parser.add_argument("--side", choices=["revthink", "trl"], help=argparse.SUPPRESS)
     args = parser.parse_args()

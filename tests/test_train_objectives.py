@@ -6,11 +6,16 @@ import logging
 
 import pytest
 
-from revthink.augment.prompts import backward_reasoning_messages
 from revthink.config import ModelConfig, TrainConfig
 from revthink.errors import ConfigError, RecordError
 from revthink.models import load_tokenizer
-from revthink.prompting import question_text, render_prompt, student_messages
+from revthink.prompting import (
+    encode_prompt,
+    forward_instruction,
+    forward_messages,
+    forward_prompt,
+    render_prompt,
+)
 from revthink.records import AugmentedExample, Problem
 from revthink.train import methods, objectives
 from revthink.train.collator import IGNORE, Encoder, ObjectiveCollator, encode_units
@@ -44,22 +49,75 @@ def tokenizer():
 def test_forward_prompt_is_the_evaluation_prompt():
     ex = record()
     fwd = objectives.forward(ex)
-    assert fwd.messages == student_messages(question_text(ex.problem), "number")
+    assert fwd.messages == forward_messages(ex.problem)
     assert fwd.completion == ex.forward_reasoning
-    assert objectives.answer(ex).messages == fwd.messages
+    assert objectives.answer(ex).messages == fwd.messages  # sft_answer is tested on it too
     assert objectives.answer(ex).completion == "The answer is 7."
+
+
+@pytest.mark.slow
+def test_train_and_evaluation_send_the_same_forward_prompt_tokens(tokenizer):
+    ex = record()
+    encoded = Encoder(tokenizer).encode(objectives.forward(ex))
+    evaluation_ids = encode_prompt(tokenizer, forward_prompt(tokenizer, ex.problem), "chat")
+    n = len(evaluation_ids)
+    assert encoded.input_ids[:n] == evaluation_ids
+    assert encoded.labels[:n] == [IGNORE] * n and encoded.labels[n] != IGNORE
 
 
 def test_backward_objectives():
     ex = record()
     bq = objectives.backward_question(ex)
     assert ex.problem.question in bq.messages[0].content
-    assert "inverse question" in bq.messages[0].content
     assert bq.completion == ex.backward_question
     br = objectives.backward_reasoning(ex)
-    assert br.messages == backward_reasoning_messages(ex.backward_question, "math")
-    assert "The answer is N." in br.messages[-1].content
+    assert ex.backward_question in br.messages[0].content
+    assert "Think step by step." in br.messages[0].content
     assert br.completion == ex.backward_reasoning
+
+
+def _around(example: objectives.ObjectiveExample, text: str) -> tuple[str, str]:
+    """The prompt text before and after ``text``, the question the prompt is about."""
+    (message,) = example.messages
+    before, found, after = message.content.partition(text)
+    assert found, message.content
+    return before, after
+
+
+def test_every_objective_prompt_differs_from_the_forward_prompt_before_the_question():
+    """A student tells the tasks apart from the first token on, not from a closing sentence."""
+    ex = record()
+    question = ex.problem.question
+    forward_head, forward_tail = _around(objectives.forward(ex), question)
+    heads = {
+        "backward_question": _around(objectives.backward_question(ex), question)[0],
+        "backward_reasoning": _around(objectives.backward_reasoning(ex), ex.backward_question)[0],
+        "label": _around(objectives.label(ex), question)[0],
+    }
+    assert forward_head == ""  # the forward prompt is the question, then its instruction
+    for name, head in heads.items():
+        assert head.startswith("Task: "), name
+        assert "Think step by step" not in head or name == "backward_reasoning", name
+    assert len(set(heads.values())) == len(heads)
+    assert "Answer the question" not in "".join(heads.values())
+    assert forward_tail.strip() == forward_instruction("number")
+
+
+def test_step_by_step_trains_rationale_and_label_under_different_task_prefixes():
+    (unit,) = methods.build_units("step_by_step", [record()])
+    rationale, label = unit["forward"], unit["answer"]
+    assert rationale.messages == forward_messages(record().problem)  # what evaluation sends
+    assert label.messages != rationale.messages
+    assert label.messages[0].content.startswith(objectives.LABEL_TASK)
+    assert label.completion == "The answer is 7."
+    (sft,) = methods.build_units("sft_answer", [record()])
+    assert sft["answer"].messages == rationale.messages
+
+
+def test_training_prompts_are_part_of_the_fingerprint(monkeypatch):
+    before = objectives.fingerprint()
+    monkeypatch.setattr(objectives, "LABEL_TASK", "Task: answer.")
+    assert objectives.fingerprint() != before
 
 
 def test_answer_sentence_per_type():
@@ -149,16 +207,46 @@ def test_collator_masks_padding_even_when_pad_is_end_of_turn(tokenizer):
 
 
 @pytest.mark.slow
-def test_rows_truncated_to_no_label_are_reported_not_trained(tokenizer, caplog):
-    long_question = record(problem=Problem("long", "synthetic", "word " * 300, "1", "number"))
-    units = methods.build_units("revthink", [record(), long_question])
+def test_rows_longer_than_max_length_are_dropped_whole_and_counted_per_objective(
+    tokenizer, caplog
+):
+    short = record()
+    # only the forward target is long: its answer sentence would be cut, not the question
+    long_forward = record(
+        problem=Problem("long", "synthetic", short.problem.question, "7", "number"),
+        forward_reasoning="Ana counts her pens one by one. " * 30 + "The answer is 7.",
+    )
+    encoder = Encoder(tokenizer, max_length=200)
+    sizes = {
+        name: len(encoder.encode(example).input_ids)
+        for name, example in methods.build_units("revthink", [long_forward])[0].items()
+    }
+    assert sizes["forward"] > 200 >= max(sizes["backward_question"], sizes["backward_reasoning"])
+    units = methods.build_units("revthink", [short, long_forward])
     with caplog.at_level(logging.WARNING):
-        rows, report = encode_units(Encoder(tokenizer, max_length=128), units)
+        rows, report = encode_units(encoder, units)
     assert report.kept == len(rows) == 1
     assert report.dropped_ids == ["long"]
-    assert report.dropped["forward"] == 1
-    assert "raise train.max_length" in caplog.text
-    assert all(
-        any(label != IGNORE for label in row[name]["labels"][1:])
-        for row in rows for name in ("forward", "backward_question", "backward_reasoning")
+    assert report.cut == {"forward": 1}
+    assert report.longest["forward"] == sizes["forward"]
+    assert "raise train.max_length" in caplog.text and "forward 1" in caplog.text
+    summary = report.to_json()
+    assert summary["dropped_rows"] == 1 and summary["cut_by_objective"] == {"forward": 1}
+    # a kept row is whole: its target still ends with the answer and the end-of-turn token
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    for name in ("forward", "backward_question", "backward_reasoning"):
+        labels = [t for t in rows[0][name]["labels"] if t != IGNORE]
+        assert labels[-1] == end_of_turn
+        assert tokenizer.decode(labels).endswith(units[0][name].completion + "<|im_end|>")
+
+
+@pytest.mark.slow
+def test_a_fitting_row_is_never_truncated(tokenizer):
+    example = objectives.forward(record())
+    full = Encoder(tokenizer, max_length=4096).encode(example)
+    exact = Encoder(tokenizer, max_length=len(full.input_ids)).encode(example)
+    assert exact == full
+    rows, report = encode_units(
+        Encoder(tokenizer, max_length=len(full.input_ids) - 1), [{"forward": example}]
     )
+    assert rows == [] and report.cut == {"forward": 1}

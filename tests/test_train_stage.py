@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,8 @@ import yaml
 from safetensors.torch import load_file
 
 from revthink.config import load_config
-from revthink.records import AugmentedExample, Problem, write_jsonl
+from revthink.models import resolve_dtype
+from revthink.records import AugmentedExample, Problem, read_jsonl, write_jsonl
 from revthink.train import stage
 
 pytestmark = pytest.mark.slow
@@ -53,9 +55,23 @@ def maths_records(n: int, seed: int = 0) -> list[AugmentedExample]:
     return records
 
 
-def make_config(tmp: Path, name: str, methods: list[str], n_records: int = 16, **train) -> Path:
+def long_record() -> AugmentedExample:
+    """A problem whose forward reasoning does not fit max_length=192 (the others fit)."""
+    question = "Tom has 3 coins and gets 4 more. How many coins does Tom have now?"
+    return AugmentedExample(
+        Problem("add-long", "synthetic", question, "7", "number"),
+        forward_reasoning="Tom counts his coins again. " * 40 + "The answer is 7.",
+        backward_question="Tom gets 4 coins and then has 7. How many coins did he have first?",
+        backward_reasoning="7 - 4 = 3. The answer is 3.", consistent=True,
+    )
+
+
+def make_config(
+    tmp: Path, name: str, methods: list[str], n_records: int = 16,
+    extra: tuple[AugmentedExample, ...] = (), **train,
+) -> Path:
     run_dir = tmp / "runs" / name
-    write_jsonl(run_dir / "augment" / "records.jsonl", maths_records(n_records))
+    write_jsonl(run_dir / "augment" / "records.jsonl", [*maths_records(n_records), *extra])
     settings = {"batch_size": 2, "max_length": 192, "learning_rate": 1.0e-3, **train}
     config = {"name": name, "output_dir": str(tmp / "runs"), "methods": methods, "train": settings}
     path = tmp / f"{name}.yaml"
@@ -68,12 +84,17 @@ def rows(path: Path, split: str = "train") -> list[dict]:
     return [r for r in map(json.loads, lines) if r["split"] == split]
 
 
-def test_one_config_trains_three_methods_on_the_same_subset(tmp_path):
+def test_one_config_trains_three_methods_on_the_same_subset(tmp_path, capfd):
     path = make_config(
         tmp_path, "three", ["zero_shot", "skd", "step_by_step", "revthink"],
-        max_steps=6, train_fraction=0.75, save_steps=100,
+        extra=(long_record(),), max_steps=6, train_fraction=0.75, save_steps=100,
     )
-    out = stage.run(load_config(path))
+    cfg = load_config(path)
+    train_set, _ = stage.split(
+        read_jsonl(cfg.run_dir / "augment" / "records.jsonl", AugmentedExample), cfg.train, 0
+    )
+    assert len(train_set) == 13 and "add-long" in {ex.id for ex in train_set}
+    out = stage.run(cfg)
     assert sorted(p.name for p in out.iterdir()) == ["revthink", "skd", "step_by_step"]
     for method in ("skd", "step_by_step", "revthink"):
         folder = out / method
@@ -81,7 +102,13 @@ def test_one_config_trains_three_methods_on_the_same_subset(tmp_path):
         assert (folder / "tokenizer.json").is_file()
         assert not (folder / "checkpoints").exists()  # removed after success
         manifest = json.loads((folder / "manifest.json").read_text())
-        assert manifest["rows"] == 12 and manifest["method"] == method  # 0.75 of 16 problems
+        assert manifest["rows"] == 12 and manifest["method"] == method  # 13 fit, 1 is too long
+        assert manifest["dtype"] == resolve_dtype("auto", "cpu")
+        summary = json.loads((folder / "summary.json").read_text())
+        dropped = summary["length"]["train"]
+        assert dropped["dropped_problem_ids"] == ["add-long"]
+        assert dropped["cut_by_objective"] == {"forward": 1}  # the other objectives fit
+        assert summary["rows"] == 12 and summary["steps"] == 6
         assert yaml.safe_load((folder / "config.yaml").read_text())["methods"] == [method]
         assert [r["step"] for r in rows(folder / "losses.jsonl")] == [1, 2, 3, 4, 5, 6]
     assert set(rows(out / "step_by_step" / "losses.jsonl")[0]) >= {"loss_forward", "loss_answer"}
@@ -92,9 +119,14 @@ def test_one_config_trains_three_methods_on_the_same_subset(tmp_path):
         last = sum(r[f"loss_{objective}"] for r in log[-2:]) / 2
         assert last < 0.9 * first, (objective, first, last)
     total = [r["loss"] for r in log]
-    weighted = [r["loss_forward"] + r["loss_backward_question"] + r["loss_backward_reasoning"]
-                for r in log]
-    assert total == pytest.approx(weighted, rel=1e-4)  # L = w_f L_f + w_q L_q + w_b L_b, w = 1
+    mean = [(r["loss_forward"] + r["loss_backward_question"] + r["loss_backward_reasoning"]) / 3
+            for r in log]
+    assert total == pytest.approx(mean, rel=1e-4)  # the paper's average of the objectives
+
+    printed = capfd.readouterr().err
+    assert "train/revthink: 1 of 13 rows dropped, longer than max_length=192" in printed
+    assert re.search(r"^train/revthink step 6/6 \| loss \d\.\d{4} \| forward ", printed, re.M)
+    assert "{'loss'" not in printed
 
     adapter = out / "skd" / "adapter_model.safetensors"
     stamp = adapter.stat().st_mtime_ns

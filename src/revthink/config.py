@@ -45,7 +45,8 @@ class ModelConfig:
     gguf_file: str | None = None  # file name inside `path` when it is a folder or Hub repo
     revision: str | None = None
     trust_remote_code: bool = False  # allow model code from the Hub; off unless you trust it
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: fp32 on CPU
+    # auto: bfloat16 on CPUs with AMX/AVX512-BF16 and on bf16 GPUs, float32 elsewhere
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ class AugmentConfig:
 class LoraSettings:
     rank: int = 16
     alpha: int = 32
-    dropout: float = 0.05
-    target_modules: tuple[str, ...] = ()  # empty: the attention projections of the architecture
+    dropout: float = 0.0
+    # [all-linear]: every linear layer but the output head; empty: peft's choice (q/v attention)
+    target_modules: tuple[str, ...] = ("all-linear",)
 
 
 @dataclass(frozen=True)
@@ -141,14 +143,16 @@ class TrainConfig:
     train_fraction: float = 1.0  # seeded subset of training problems, same for every method
     validation_fraction: float = 0.0  # seeded held-out problems; per-objective eval loss logged
     learning_rate: float = 2e-4
-    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
     batch_size: int = 4
     grad_accum: int = 1
     max_length: int = 512
-    warmup_ratio: float = 0.0
+    warmup_ratio: float = 0.1  # share of the steps; the lr rises from its first step, never 0
     save_steps: int = 50
+    # mean: sum_o w_o L_o / sum_o w_o (the paper averages its objectives); sum: sum_o w_o L_o
+    objective_reduction: Literal["mean", "sum"] = "mean"
     resume: bool = True
     gradient_checkpointing: bool = False
     report_to: tuple[str, ...] = ()  # e.g. [tensorboard, wandb] when installed

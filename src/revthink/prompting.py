@@ -19,13 +19,16 @@ if TYPE_CHECKING:
 Template = Literal["chat", "paper"]
 
 # How the final answer must be stated, per answer type. The extractors in revthink.answers look
-# for "The answer is ..." first, so teacher and student are both asked for that sentence.
+# for "The answer is ..." first, so teacher and student are both asked for that sentence. The
+# format is described in words, never shown as a filled-in sentence: an under-trained student
+# copies a template such as "The answer is (X)." literally, and "(X)" is not an answer.
+_LAST_SENTENCE = 'End with one last sentence: the words "The answer is", then '
 ANSWER_FORMAT: dict[str, str] = {
-    "number": 'End with "The answer is N." where N is a number.',
-    "math": 'End with "The answer is $\\boxed{X}$." with the final result in the box.',
-    "choice": 'End with "The answer is (X)." where X is the letter of the correct option.',
-    "yes_no": 'End with "The answer is yes." or "The answer is no."',
-    "label": 'End with "The answer is L." where L is the label.',
+    "number": _LAST_SENTENCE + "the final number alone, then a full stop.",
+    "math": _LAST_SENTENCE + "the final result inside $\\boxed{}$, then a full stop.",
+    "choice": _LAST_SENTENCE + "the letter of the correct option in parentheses, then a full stop.",
+    "yes_no": _LAST_SENTENCE + "one word, yes or no, then a full stop.",
+    "label": _LAST_SENTENCE + "the label alone, then a full stop.",
 }
 
 
@@ -44,6 +47,18 @@ def forward_instruction(answer_type: AnswerType) -> str:
 def student_messages(question: str, answer_type: AnswerType) -> tuple[Message, ...]:
     """The forward prompt: a question to answer by reasoning step by step."""
     return (Message("user", f"{question}\n\n{forward_instruction(answer_type)}"),)
+
+
+def forward_messages(problem: Problem) -> tuple[Message, ...]:
+    """The forward prompt of ``problem``: what evaluation sends and skd-style training uses."""
+    return student_messages(question_text(problem), problem.answer_type)
+
+
+def forward_prompt(
+    tokenizer: PreTrainedTokenizerBase, problem: Problem, template: Template = "chat"
+) -> str:
+    """The rendered forward prompt of ``problem``: the one text training and evaluation share."""
+    return render_prompt(tokenizer, forward_messages(problem), template)
 
 
 def render_prompt(
@@ -79,7 +94,14 @@ def completion_suffix(tokenizer: PreTrainedTokenizerBase, template: Template = "
 
 
 def template_fingerprint(tokenizer: PreTrainedTokenizerBase, template: Template = "chat") -> str:
-    """Hash of a rendered probe prompt: equal when train and eval render the same way."""
-    probe = render_prompt(tokenizer, student_messages("Q?", "number"), template)
+    """Hash of probe prompts, one per answer type: equal when train and eval render alike.
+
+    Template, instruction and answer-format wording all go into it, so editing any of them
+    makes both stages run again.
+    """
+    probe = "".join(
+        render_prompt(tokenizer, student_messages("Q?", kind), template)  # type: ignore[arg-type]
+        for kind in ANSWER_FORMAT
+    )
     probe += completion_suffix(tokenizer, template)
     return hashlib.sha256(probe.encode()).hexdigest()[:16]

@@ -7,6 +7,10 @@ before generating; the completion is the target text plus the template's end-of-
 completion tokens (end-of-turn included) carry labels; with ``full`` every token does (the
 published code's choice). Padding never carries a label: it is masked by position, not by
 token id, because many tokenizers pad with their end-of-turn token.
+
+Nothing is ever truncated: a target cut by ``max_length`` loses its answer sentence and its
+end-of-turn token, and a student trained on such rows learns to ramble on without answering.
+A unit fits whole or is dropped whole, and every drop is counted per objective.
 """
 
 from __future__ import annotations
@@ -36,12 +40,6 @@ class Encoded:
     input_ids: list[int]
     labels: list[int]
 
-    @property
-    def trained_tokens(self) -> int:
-        """Tokens that contribute to the loss (the first one has no prediction to train)."""
-        return sum(label != IGNORE for label in self.labels[1:])
-
-
 
 @dataclass(frozen=True)
 class Encoder:
@@ -53,41 +51,70 @@ class Encoder:
     max_length: int = 512
 
     def encode(self, example: ObjectiveExample) -> Encoded:
+        """The whole example, however long: ``encode_units`` decides whether it fits."""
         prompt = render_prompt(self.tokenizer, example.messages, self.template)
         prompt_ids = encode_prompt(self.tokenizer, prompt, self.template)
         target = example.completion + completion_suffix(self.tokenizer, self.template)
         target_ids = self.tokenizer(target, add_special_tokens=False).input_ids
-        ids = (prompt_ids + target_ids)[: self.max_length]
+        ids = prompt_ids + target_ids
         if self.loss_on == "full":
             return Encoded(ids, list(ids))
-        labels = [IGNORE] * len(prompt_ids) + target_ids
-        return Encoded(ids, labels[: self.max_length])
+        return Encoded(ids, [IGNORE] * len(prompt_ids) + target_ids)
 
 
 @dataclass
-class MaskReport:
-    """Rows whose every label was truncated away, per objective: reported, never trained."""
+class LengthReport:
+    """Which rows did not fit ``max_length``: dropped whole, counted per objective.
 
+    ``cut[o]`` counts the examples of objective ``o`` longer than ``max_length`` (a dropped
+    unit may count under several objectives); ``longest[o]`` is the longest example of ``o`` in
+    tokens, fitting or not, so the summary shows how much room there is or how much is missing.
+    """
+
+    max_length: int
     kept: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
+    cut: Counter[str] = field(default_factory=Counter)
     dropped_ids: list[str] = field(default_factory=list)
+    longest: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_length": self.max_length, "kept_rows": self.kept,
+            "dropped_rows": len(self.dropped_ids), "cut_by_objective": dict(self.cut),
+            "dropped_problem_ids": self.dropped_ids, "longest_tokens": self.longest,
+        }
+
+    def describe(self) -> str:
+        """One line for the terminal: what was dropped and how to keep it."""
+        if not self.dropped_ids:
+            return f"{self.kept} rows, none longer than max_length={self.max_length}"
+        cut = ", ".join(f"{name} {n}" for name, n in self.cut.items())
+        longest = max(self.longest.values())
+        return (
+            f"{len(self.dropped_ids)} of {self.kept + len(self.dropped_ids)} rows dropped, longer "
+            f"than max_length={self.max_length} (targets cut: {cut}; longest {longest} tokens; "
+            f"first problems: {', '.join(self.dropped_ids[:5])}); raise train.max_length to "
+            "keep them"
+        )
 
 
 def encode_units(
     encoder: Encoder, units: Sequence[Unit]
-) -> tuple[list[dict[str, Any]], MaskReport]:
-    """Dataset rows ``{objective: {input_ids, labels}, ..., "length": n}`` and the drop report.
+) -> tuple[list[dict[str, Any]], LengthReport]:
+    """Dataset rows ``{objective: {input_ids, labels}, ..., "length": n}`` and the length report.
 
-    A unit is dropped whole when any of its objectives has no trained token left, so that the
-    objectives of a batch always come from the same problems.
+    A unit is dropped whole when any of its objectives is longer than ``max_length``, so that
+    the objectives of a batch always come from the same problems.
     """
     rows: list[dict[str, Any]] = []
-    report = MaskReport()
+    report = LengthReport(encoder.max_length)
     for unit in units:
         encoded = {name: encoder.encode(example) for name, example in unit.items()}
-        empty = [name for name, enc in encoded.items() if enc.trained_tokens == 0]
-        if empty:
-            report.dropped.update(empty)
+        for name, enc in encoded.items():
+            report.longest[name] = max(report.longest.get(name, 0), len(enc.input_ids))
+        cut = [name for name, enc in encoded.items() if len(enc.input_ids) > encoder.max_length]
+        if cut:
+            report.cut.update(cut)
             report.dropped_ids.append(next(iter(unit.values())).problem_id)
             continue
         row: dict[str, Any] = {
@@ -98,12 +125,7 @@ def encode_units(
         rows.append(row)
     report.kept = len(rows)
     if report.dropped_ids:
-        log.warning(
-            "%d training rows have no completion token left within max_length=%d and are not "
-            "trained on (objectives: %s; first problems: %s); raise train.max_length to keep them",
-            len(report.dropped_ids), encoder.max_length, dict(report.dropped),
-            ", ".join(report.dropped_ids[:5]),
-        )
+        log.warning("%s", report.describe())
     return rows, report
 
 

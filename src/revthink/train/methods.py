@@ -3,7 +3,8 @@
 A method turns one AugmentedExample into *units*: each unit maps objective names to the
 ObjectiveExample trained for it, and every unit of a method has the same objectives. A batch
 holds whole units, so RevThink's three objectives of the same problems meet in one step
-(one forward pass per objective), and the loss is sum over objectives of weight x loss.
+(one forward pass per objective); the trainer combines the weighted objective losses as
+``train.objective_reduction`` says (their weighted mean by default, as the paper averages them).
 
 ``zero_shot`` is evaluated but never trained, so it is not registered here.
 """
@@ -57,8 +58,8 @@ METHODS: dict[str, Method] = {
         lambda ex: [{"forward": obj.forward(ex)}], _only("forward"),
     ),
     "step_by_step": Method(
-        "Q -> R_f and Q -> answer, the answer weighted by step_by_step_alpha",
-        lambda ex: [{"forward": obj.forward(ex), "answer": obj.answer(ex)}],
+        "Q -> R_f and, under its own task prefix, Q -> answer weighted by step_by_step_alpha",
+        lambda ex: [{"forward": obj.forward(ex), "answer": obj.label(ex)}],
         lambda cfg: {"forward": 1.0, "answer": cfg.step_by_step_alpha},
     ),
     "question_aug": Method(

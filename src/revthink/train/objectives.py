@@ -1,33 +1,50 @@
 """Training targets: an AugmentedExample becomes (prompt messages, completion) pairs.
 
 Pure functions, no tokenizer: rendering and label masks live in ``revthink.train.collator``.
-The forward prompt is ``revthink.prompting.student_messages`` of the question, the very prompt
-evaluation sends, so the student is trained on exactly what it is tested with.
+The forward prompt is ``revthink.prompting.forward_messages`` of the problem, the very prompt
+evaluation sends, so the student is trained on exactly what it is tested with. Every other
+objective opens with a task line of its own, before the question: a student that met Q -> Q_b
+under a prompt close to the forward one learns to answer test questions with questions.
 
-    forward             Q   -> R_f     "Q ... Think step by step."  -> teacher's reasoning
-    backward_question   Q   -> Q_b     "Write the inverse question" -> teacher's Q_b
-    backward_reasoning  Q_b -> R_b     the teacher's prompt for R_b  -> teacher's R_b
-    answer              Q   -> "The answer is X."  (sft_answer, step_by_step)
+    forward             Q   -> R_f     the forward (evaluation) prompt -> teacher's reasoning
+    backward_question   Q   -> Q_b     "Task: turn the question around" -> teacher's Q_b
+    backward_reasoning  Q_b -> R_b     "Task: answer a backward question" -> teacher's R_b
+    answer              Q   -> "The answer is X."  the forward prompt (sft_answer), or
+                                       "Task: final answer only" (step_by_step's label)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 
-from revthink.augment.prompts import backward_reasoning_messages, family_of
+from revthink.augment.prompts import backward_answer_kind, family_of
 from revthink.errors import RecordError
-from revthink.prompting import question_text, student_messages
+from revthink.prompting import ANSWER_FORMAT, forward_messages, question_text
 from revthink.records import AugmentedExample, Problem
 from revthink.teachers.base import Message
 
 OBJECTIVES: tuple[str, ...] = ("forward", "backward_question", "backward_reasoning", "answer")
 
-BACKWARD_QUESTION_INSTRUCTION = (
-    "Write the inverse question of the question above: assume its answer is known, state that "
-    "answer as a given fact, and ask instead for one quantity or fact that the original "
-    "question gives. Write only the new question."
+BACKWARD_QUESTION_TASK = (
+    "Task: turn a question around. Take the answer of the question below as a known fact, "
+    "state it, and ask instead for one quantity or fact that the question gives. Reply with "
+    "the new question only."
 )
+BACKWARD_REASONING_TASK = (
+    "Task: answer a backward question, one that starts from the answer of an earlier question "
+    "and asks back for one of its facts. Think step by step."
+)
+# Backward answers are numbers for maths and tables, short texts otherwise.
+BACKWARD_ANSWER_FORMAT: dict[str, str] = {
+    "number": ANSWER_FORMAT["number"],
+    "text": 'End with one last sentence: the words "The answer is", then your short answer, '
+    "then a full stop.",
+}
+# Distilling step-by-step trains the label under its own task prefix, apart from the rationale.
+LABEL_TASK = "Task: give the final answer only, without any reasoning."
 
 # The final sentence a forward reasoning ends with, per answer type (see prompting.ANSWER_FORMAT).
 _ANSWER_SENTENCE: dict[str, str] = {
@@ -54,43 +71,62 @@ def answer_sentence(problem: Problem) -> str:
     return _ANSWER_SENTENCE[problem.answer_type].format(problem.answer)
 
 
+def fingerprint() -> str:
+    """Hash of the training-only prompt texts: editing one makes the training stage run again."""
+    blob = json.dumps(
+        [BACKWARD_QUESTION_TASK, BACKWARD_REASONING_TASK, BACKWARD_ANSWER_FORMAT, LABEL_TASK,
+         _ANSWER_SENTENCE], sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _task_prompt(task: str, heading: str, body: str) -> tuple[Message, ...]:
+    return (Message("user", f"{task}\n\n{heading}:\n{body}"),)
+
+
 def forward(example: AugmentedExample, reasoning: str | None = None) -> ObjectiveExample:
     """Q -> R_f; ``reasoning`` replaces R_f (answer augmentation's extra reasonings)."""
     problem = example.problem
     return ObjectiveExample(
-        "forward", problem.id, student_messages(question_text(problem), problem.answer_type),
+        "forward", problem.id, forward_messages(problem),
         reasoning if reasoning is not None else example.forward_reasoning,
     )
 
 
 def answer(example: AugmentedExample) -> ObjectiveExample:
-    """Q -> "The answer is X.": the label-only target of sft_answer and step_by_step."""
+    """Q -> "The answer is X." under the forward prompt: sft_answer's only target."""
     problem = example.problem
     return ObjectiveExample(
-        "answer", problem.id, student_messages(question_text(problem), problem.answer_type),
+        "answer", problem.id, forward_messages(problem), answer_sentence(problem)
+    )
+
+
+def label(example: AugmentedExample) -> ObjectiveExample:
+    """Q -> "The answer is X." under the label task prefix: step_by_step's second target."""
+    problem = example.problem
+    task = f"{LABEL_TASK} {ANSWER_FORMAT[problem.answer_type]}"
+    return ObjectiveExample(
+        "answer", problem.id, _task_prompt(task, "Question", question_text(problem)),
         answer_sentence(problem),
     )
 
 
 def backward_question(example: AugmentedExample) -> ObjectiveExample:
     """Q -> Q_b: the student learns to turn a question around."""
-    prompt = f"{question_text(example.problem)}\n\n{BACKWARD_QUESTION_INSTRUCTION}"
-    return ObjectiveExample(
-        "backward_question", example.id, (Message("user", prompt),), example.backward_question
-    )
+    messages = _task_prompt(BACKWARD_QUESTION_TASK, "Question", question_text(example.problem))
+    return ObjectiveExample("backward_question", example.id, messages, example.backward_question)
 
 
 def backward_reasoning(example: AugmentedExample) -> ObjectiveExample:
-    """Q_b -> R_b, prompted as the teacher was when it wrote R_b.
+    """Q_b -> R_b under the backward-reasoning task line.
 
     The final-answer format of a backward question depends on the family (a number for maths
     and tables, a short text otherwise), which the answer type decides on its own.
     """
-    family = family_of(example.problem, dataset_family="")
-    messages = backward_reasoning_messages(example.backward_question, family)
-    return ObjectiveExample(
-        "backward_reasoning", example.id, messages, example.backward_reasoning
-    )
+    kind = backward_answer_kind(family_of(example.problem, dataset_family=""))
+    task = f"{BACKWARD_REASONING_TASK} {BACKWARD_ANSWER_FORMAT[kind]}"
+    messages = _task_prompt(task, "Backward question", example.backward_question)
+    return ObjectiveExample("backward_reasoning", example.id, messages, example.backward_reasoning)
 
 
 def backward_as_forward(example: AugmentedExample) -> ObjectiveExample:
@@ -107,6 +143,5 @@ def rephrased_forward(example: AugmentedExample) -> ObjectiveExample:
         )
     problem = dataclasses.replace(example.problem, question=example.rephrased_question)
     return ObjectiveExample(
-        "forward", problem.id, student_messages(question_text(problem), problem.answer_type),
-        example.forward_reasoning,
+        "forward", problem.id, forward_messages(problem), example.forward_reasoning
     )

@@ -6,7 +6,11 @@
 Reads ``runs/<name>/augment/records.jsonl`` and writes, for each method of ``methods:``
 (``zero_shot`` is not trained), ``runs/<name>/train/<method>/``: the LoRA adapter (or the whole
 model), the tokenizer, ``config.yaml`` (the resolved config, loadable as is), ``losses.jsonl``
-(one row a step, one column per objective) and ``manifest.json``, written last.
+(one row a step, one column per objective), ``summary.json`` (rows kept and dropped for
+length per objective, the compute dtype, first and last losses: what the report reads) and
+``manifest.json``, written last. No target is ever truncated: a problem whose prompt and
+target do not fit ``train.max_length`` is dropped whole, counted per objective, printed and
+recorded in the summary.
 
 A method whose manifest matches (train config, method, records hash, seed, prompt template) is
 skipped. Checkpoints are saved every ``train.save_steps`` into ``<method>/checkpoints/``; with
@@ -34,11 +38,12 @@ from revthink.manifest import fingerprint, invalidate, is_complete, write_manife
 from revthink.models import load_tokenizer
 from revthink.prompting import template_fingerprint
 from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
-from revthink.train import methods
-from revthink.train.collator import Encoder, encode_units
-from revthink.train.trainer import fit, truncate_log
+from revthink.train import methods, objectives
+from revthink.train.collator import Encoder, LengthReport, encode_units
+from revthink.train.trainer import fit, training_dtype, truncate_log
 
 console = Console(stderr=True)
+SUMMARY = "summary.json"  # per method: what the report reads about training
 
 
 def run(cfg: ExperimentConfig) -> Path:
@@ -83,7 +88,10 @@ def train_method(
     out_dir = cfg.run_dir / "train" / method
     expected = fingerprint(
         cfg.train, [records_path], cfg.seed,
-        extra={"method": method, "template": template_fingerprint(tokenizer, cfg.train.template)},
+        extra={
+            "method": method, "template": template_fingerprint(tokenizer, cfg.train.template),
+            "prompts": objectives.fingerprint(),
+        },
     )
     if is_complete(out_dir, expected):
         console.print(f"train/{method}: complete, skipped")
@@ -91,9 +99,15 @@ def train_method(
     state = PartialState()
     encoder = Encoder(tokenizer, cfg.train.template, cfg.train.loss_on, cfg.train.max_length)
     train_rows, report = encode_units(encoder, _units(method, train_set, records_path))
-    eval_rows, _ = encode_units(encoder, _units(method, validation_set, records_path))
+    eval_rows, eval_report = encode_units(encoder, _units(method, validation_set, records_path))
+    console.print(f"train/{method}: {report.describe()}", highlight=False)
+    if eval_report.dropped_ids:
+        console.print(f"train/{method} validation: {eval_report.describe()}", highlight=False)
     if not train_rows:
-        raise DataError(f"train/{method}: no row has a completion token within max_length")
+        raise DataError(
+            f"train/{method}: every training row is longer than train.max_length="
+            f"{cfg.train.max_length} (longest {max(report.longest.values())} tokens); raise it"
+        )
     checkpoint = _resume_point(out_dir, expected, cfg.train.resume, state.is_main_process)
     state.wait_for_everyone()
     resuming = f", resuming from {checkpoint}" if checkpoint else ""
@@ -101,9 +115,11 @@ def train_method(
     metrics = fit(
         cfg.train, seed=cfg.seed, weights=methods.weights(method, cfg.train), tokenizer=tokenizer,
         train_rows=train_rows, eval_rows=eval_rows, out_dir=out_dir, checkpoint=checkpoint,
+        label=f"train/{method}",
     )
     if state.is_main_process:
-        _finish(cfg, method, out_dir, expected, metrics, report, checkpoint)
+        reports = {"train": report, "validation": eval_report}
+        _finish(cfg, method, out_dir, expected, metrics, reports, checkpoint)
     state.wait_for_everyone()
     return out_dir
 
@@ -146,18 +162,34 @@ def _step(checkpoint: Path) -> int:
 
 def _finish(
     cfg: ExperimentConfig, method: str, out_dir: Path, expected: dict[str, Any],
-    metrics: dict[str, float], report: Any, checkpoint: str | None,
+    metrics: dict[str, float], reports: dict[str, LengthReport], checkpoint: str | None,
 ) -> None:
-    """Resolved config, checkpoint clean-up, then the manifest (last)."""
+    """Resolved config, summary, checkpoint clean-up, then the manifest (last)."""
     resolved = to_dict(dataclasses.replace(cfg, methods=(method,)))
     (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), "utf-8")
+    summary = {
+        "method": method,
+        "dtype": training_dtype(cfg.train),
+        "objective_reduction": cfg.train.objective_reduction,
+        "rows": reports["train"].kept,
+        "length": {split: report.to_json() for split, report in reports.items()},
+        "steps": _steps(out_dir / "losses.jsonl"),
+        "losses": _first_last(out_dir / "losses.jsonl"),
+        "train_seconds": metrics.get("train_runtime"),
+    }
+    (out_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
     shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
     write_manifest(
-        out_dir, expected, method=method, rows=report.kept, dropped_rows=dict(report.dropped),
-        dropped_problem_ids=report.dropped_ids, losses=_first_last(out_dir / "losses.jsonl"),
-        metrics=metrics, resumed_from_step=_step(Path(checkpoint)) if checkpoint else None,
+        out_dir, expected, **summary, metrics=metrics,
+        resumed_from_step=_step(Path(checkpoint)) if checkpoint else None,
     )
     console.print(f"train/{method}: done -> {out_dir}")
+
+
+def _steps(path: Path) -> int:
+    """Optimizer steps taken: the last logged training step."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return max((row["step"] for row in rows if row.get("split") == "train"), default=0)
 
 
 def _first_last(path: Path) -> dict[str, list[float]]:

@@ -2,35 +2,79 @@
 
 The only subclass behaviour is what the RevThink objective needs: a batch is
 ``{objective: {input_ids, attention_mask, labels}}`` (see ``collator.ObjectiveCollator``), the
-loss is ``sum_o w_o * L_o`` with one forward pass per objective, and each ``L_o`` is logged on
-its own (``loss_forward``, ``loss_backward_question``, ...; ``eval_loss_*`` on the validation
-slice) to every ``report_to`` logger and, one row a step, to ``losses.jsonl``.
+loss combines the weighted objective losses (``combine``: their weighted mean by default, as
+the paper averages them) with one forward pass per objective, and each ``L_o`` is logged on its
+own (``loss_forward``, ``loss_backward_question``, ...; ``eval_loss_*`` on the validation slice)
+to every ``report_to`` logger, one readable line a step to stderr (``StepLine``) and one JSON
+row a step to ``losses.jsonl``. The learning-rate schedule is ours too (``lr_factor``): the
+Trainer's warm-up starts at lr 0, which wastes the first step of a short run.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
+import time
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from revthink.config import TrainConfig
-from revthink.models import load_model
+from revthink.errors import ConfigError
+from revthink.models import load_model, resolve_dtype
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 
-class ObjectiveTrainer(Trainer):
-    """Trainer with a weighted sum of per-objective causal-LM losses."""
+def combine(
+    losses: Mapping[str, torch.Tensor], weights: Mapping[str, float], reduction: str
+) -> torch.Tensor:
+    """``sum_o w_o L_o``, divided by ``sum_o w_o`` for ``mean``.
 
-    def __init__(self, *args: Any, weights: Mapping[str, float], **kwargs: Any) -> None:
+    With equal weights the mean is the paper's average of its objectives; the sum gives a
+    three-objective method three times the gradient of a one-objective baseline, which gradient
+    clipping then treats differently.
+    """
+    total = sum(weights[name] * loss for name, loss in losses.items())
+    if reduction == "sum":
+        return total
+    return total / sum(weights[name] for name in losses)
+
+
+def lr_factor(kind: str, step: int, *, warmup: int, total: int) -> float:
+    """The share of the peak learning rate used at optimizer step ``step`` (0-based) of ``total``.
+
+    Warm-up climbs linearly over ``warmup`` steps from ``1 / (warmup + 1)``, so the first step
+    already learns; then ``linear`` and ``cosine`` decay towards 0 at ``total`` and the
+    ``constant`` kinds stay at 1 (plain ``constant`` has no warm-up).
+    """
+    if kind != "constant" and step < warmup:
+        return (step + 1) / (warmup + 1)
+    progress = min(1.0, (step - warmup) / max(1, total - warmup)) if kind != "constant" else 0.0
+    if kind == "linear":
+        return 1.0 - progress
+    if kind == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
+
+
+class ObjectiveTrainer(Trainer):
+    """Trainer with a combination of per-objective causal-LM losses and our lr schedule."""
+
+    def __init__(
+        self, *args: Any, weights: Mapping[str, float], reduction: str = "mean", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.objective_weights = dict(weights)
+        self.reduction = reduction
         self._pending: dict[str, dict[str, list[torch.Tensor]]] = {
             "train": defaultdict(list), "eval": defaultdict(list),
         }
@@ -38,11 +82,24 @@ class ObjectiveTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """One forward pass per objective; each loss is the mean over its completion tokens."""
         losses = {name: model(**inputs[name]).loss for name in self.objective_weights}
-        total = sum(self.objective_weights[name] * loss for name, loss in losses.items())
+        total = combine(losses, self.objective_weights, self.reduction)
         pending = self._pending["train" if model.training else "eval"]
         for name, loss in losses.items():
             pending[name].append(loss.detach())
         return (total, None) if return_outputs else total
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """``lr_factor`` of the configured kind, in place of transformers' zero-start warm-up."""
+        if self.lr_scheduler is None:
+            factor = partial(
+                lr_factor, self.args.lr_scheduler_type.value,
+                warmup=self.args.get_warmup_steps(num_training_steps), total=num_training_steps,
+            )
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer or self.optimizer, factor
+            )
+            self._created_lr_scheduler = True  # so that a second train() makes a fresh one
+        return self.lr_scheduler
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         """Validation loss only: the nested batch has no top-level labels for the default."""
@@ -66,6 +123,68 @@ class ObjectiveTrainer(Trainer):
             prefix + name: round(self.accelerator.reduce(mean, "mean").item(), 6)
             for name, mean in means.items()
         }
+
+
+def step_line(
+    label: str, step: int, total: int, logs: Mapping[str, float], seconds_per_step: float | None
+) -> str:
+    """One readable progress line of a training or validation log, e.g.
+
+    ``train/revthink step 12/40 | loss 1.2340 | forward 1.1020 backward_question 0.8710 |
+    lr 8.1e-04 | 3.2 s/step | ETA 1m30s`` (one line), or ``... step 40/40 | validation loss
+    1.0100 | forward 0.9000``.
+    """
+    validation = "eval_loss" in logs
+    prefix = "eval_loss" if validation else "loss"
+    parts = [f"{label} step {step}/{total}", f"{'validation ' if validation else ''}loss "
+             f"{logs[prefix]:.4f}"]
+    objectives = [
+        f"{key[len(prefix) + 1:]} {value:.4f}" for key, value in logs.items()
+        if key.startswith(prefix + "_")
+    ]
+    if objectives:
+        parts.append(" ".join(objectives))
+    if not validation:
+        if logs.get("learning_rate") is not None:
+            parts.append(f"lr {logs['learning_rate']:.1e}")
+        if seconds_per_step is not None:
+            parts.append(f"{seconds_per_step:.1f} s/step")
+            parts.append(f"ETA {_duration(seconds_per_step * max(0, total - step))}")
+    return " | ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+class StepLine(TrainerCallback):
+    """Prints ``step_line`` for every train and validation log, in place of the raw dicts.
+
+    transformers prints each log as a Python dict (its progress bar is off under the CLI, and
+    in log files and CI a bar is noise anyway); one line a step reads the same in a terminal,
+    a log file or CI output.
+    """
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream
+        self._start: tuple[float, int] | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._start = (time.monotonic(), state.global_step)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or not ({"loss", "eval_loss"} & set(logs)):
+            return
+        pace = None
+        if self._start is not None and state.global_step > self._start[1]:
+            pace = (time.monotonic() - self._start[0]) / (state.global_step - self._start[1])
+        line = step_line(self.label, state.global_step, state.max_steps, logs, pace)
+        print(line, file=self.stream or sys.stderr, flush=True)
 
 
 class LossLog(TrainerCallback):
@@ -105,24 +224,32 @@ def truncate_log(path: Path, step: int) -> None:
     path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
-def precision() -> str:
-    """bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU."""
-    if not torch.cuda.is_available():
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+def training_dtype(cfg: TrainConfig) -> str:
+    """The dtype training computes in: ``student.dtype`` resolved for the device it runs on."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = resolve_dtype(cfg.student.dtype, device)
+    if dtype == "float16" and device == "cpu":
+        raise ConfigError(
+            "key 'train.student.dtype': float16 training needs a GPU; on a CPU use auto, "
+            "bfloat16 or float32"
+        )
+    return dtype
 
 
 def training_arguments(
-    cfg: TrainConfig, *, seed: int, output_dir: Path, validate: bool
+    cfg: TrainConfig, *, seed: int, output_dir: Path, validate: bool, dtype: str = "float32"
 ) -> TrainingArguments:
-    """Our TrainConfig mapped onto TrainingArguments, one field at a time."""
-    mode = precision()
+    """Our TrainConfig mapped onto TrainingArguments, one field at a time.
+
+    A bf16 or fp16 ``dtype`` turns on autocast (mixed precision): the maths runs in that dtype,
+    trainable weights and optimizer state stay in fp32.
+    """
     return TrainingArguments(
         output_dir=str(output_dir),
         seed=seed,
         data_seed=seed,
         learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler,
+        lr_scheduler_type=cfg.lr_scheduler,  # its shape: ObjectiveTrainer.create_scheduler
         warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of the total steps
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
@@ -132,10 +259,11 @@ def training_arguments(
         activation_checkpointing=cfg.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False},  # works with frozen embeddings
         train_sampling_strategy="group_by_length",
-        bf16=mode == "bf16",
-        fp16=mode == "fp16",
-        use_cpu=mode == "fp32",
+        bf16=dtype == "bfloat16",
+        fp16=dtype == "float16",
+        use_cpu=not torch.cuda.is_available(),
         logging_steps=1,
+        disable_tqdm=True,  # StepLine reports progress
         save_strategy="steps",
         save_steps=cfg.save_steps,
         save_total_limit=2,
@@ -147,23 +275,31 @@ def training_arguments(
     )
 
 
-def prepare_model(cfg: TrainConfig, device: str) -> PreTrainedModel:
-    """The student, wrapped with LoRA adapters unless ``finetune: full``."""
-    model = load_model(cfg.student, device)  # dtype auto: bf16 where the GPU has it, else fp32
-    model.config.use_cache = False
+def prepare_model(cfg: TrainConfig, device: str, dtype: str = "float32") -> PreTrainedModel:
+    """The student, wrapped with LoRA adapters unless ``finetune: full``.
+
+    Under LoRA the frozen base weights are stored in ``dtype`` (half the memory and traffic in
+    bf16) and peft keeps the adapters in fp32; a fully fine-tuned model keeps fp32 weights, so
+    its updates are not rounded away, and computes in ``dtype`` under autocast.
+    """
     if cfg.finetune == "full":
+        model = load_model(cfg.student, device, "float32")
+        model.config.use_cache = False
         return model
     from peft import LoraConfig, get_peft_model
 
+    model = load_model(cfg.student, device, dtype)
+    model.config.use_cache = False
+    targets = list(cfg.lora.target_modules)
     lora = LoraConfig(
         r=cfg.lora.rank,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
-        # None: peft's default for the architecture (q_proj, v_proj for llama-like models)
-        target_modules=list(cfg.lora.target_modules) or None,
+        # "all-linear": every linear layer but the head; none: peft's default (q_proj, v_proj)
+        target_modules="all-linear" if targets == ["all-linear"] else targets or None,
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora)
+    return get_peft_model(model, lora, autocast_adapter_dtype=True)
 
 
 def fit(
@@ -176,32 +312,37 @@ def fit(
     eval_rows: list[dict[str, Any]],
     out_dir: Path,
     checkpoint: str | None,
+    label: str = "train",
     callbacks: tuple[TrainerCallback, ...] = (),
 ) -> dict[str, float]:
     """Train on the encoded rows, checkpointing into ``out_dir/checkpoints``; save the result.
 
     The adapter (or the whole model) and the tokenizer are saved in ``out_dir`` itself;
-    ``callbacks`` are extra Trainer callbacks (progress displays, timers).
+    ``label`` opens each progress line; ``callbacks`` are extra Trainer callbacks (timers).
     """
     from datasets import Dataset
     from transformers import set_seed
 
     from revthink.train.collator import ObjectiveCollator
 
+    dtype = training_dtype(cfg)
     args = training_arguments(
-        cfg, seed=seed, output_dir=out_dir / "checkpoints", validate=bool(eval_rows)
+        cfg, seed=seed, output_dir=out_dir / "checkpoints", validate=bool(eval_rows), dtype=dtype
     )
     set_seed(seed)  # LoRA initialisation draws from the global generator
     trainer = ObjectiveTrainer(
-        model=prepare_model(cfg, str(args.device)),
+        model=prepare_model(cfg, str(args.device), dtype),
         args=args,
         train_dataset=Dataset.from_list(train_rows),
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
         data_collator=ObjectiveCollator(tokenizer.pad_token_id, tuple(weights)),
         processing_class=tokenizer,
-        callbacks=[LossLog(out_dir / "losses.jsonl"), *callbacks],
+        callbacks=[LossLog(out_dir / "losses.jsonl"), StepLine(label), *callbacks],
         weights=weights,
+        reduction=cfg.objective_reduction,
     )
+    trainer.remove_callback(PrinterCallback)  # raw log dicts; StepLine prints lines instead
+    trainer.remove_callback(ProgressCallback)
     result = trainer.train(resume_from_checkpoint=checkpoint)  # evaluates at the end as well
     trainer.save_model(str(out_dir))
     return dict(result.metrics)

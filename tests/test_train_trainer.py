@@ -1,0 +1,129 @@
+"""Loss combination, learning-rate schedule, progress lines and precision of the trainer."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from revthink.config import LoraSettings, ModelConfig, TrainConfig
+from revthink.errors import ConfigError
+from revthink.train import trainer
+from revthink.train.trainer import StepLine, combine, lr_factor, step_line
+
+LOSSES = {
+    "forward": torch.tensor(1.2), "backward_question": torch.tensor(0.6),
+    "backward_reasoning": torch.tensor(0.9),
+}
+
+
+def test_objectives_are_averaged_by_default_as_in_the_paper():
+    weights = dict.fromkeys(LOSSES, 1.0)
+    assert TrainConfig().objective_reduction == "mean"
+    assert combine(LOSSES, weights, "mean").item() == pytest.approx(0.9)
+    assert combine(LOSSES, weights, "sum").item() == pytest.approx(2.7)
+
+
+def test_the_mean_is_weighted():
+    weights = {"forward": 1.0, "answer": 0.5}
+    losses = {"forward": torch.tensor(1.0), "answer": torch.tensor(4.0)}
+    assert combine(losses, weights, "mean").item() == pytest.approx(3.0 / 1.5)
+    assert combine({"forward": torch.tensor(1.7)}, {"forward": 1.0}, "mean").item() == (
+        pytest.approx(1.7)
+    )
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine", "constant_with_warmup"])
+def test_warmup_starts_above_zero_and_reaches_the_peak(kind):
+    factors = [lr_factor(kind, step, warmup=4, total=40) for step in range(40)]
+    assert factors[0] == pytest.approx(0.2)  # the first step already learns
+    assert factors[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert all(0 < f <= 1 for f in factors)
+    if kind != "constant_with_warmup":
+        assert factors[5:] == sorted(factors[5:], reverse=True)  # decays after the peak
+
+
+def test_cosine_halves_midway_and_constant_has_no_warmup():
+    assert lr_factor("cosine", 22, warmup=4, total=40) == pytest.approx(0.5)
+    assert lr_factor("cosine", 4, warmup=4, total=40) == pytest.approx(1.0)
+    assert lr_factor("constant", 0, warmup=4, total=40) == 1.0
+    assert lr_factor("linear", 0, warmup=0, total=10) == 1.0
+
+
+def test_step_line_reads_like_a_sentence_not_a_dict():
+    logs = {
+        "loss": 0.9, "grad_norm": 1.3, "learning_rate": 8.1e-4, "epoch": 0.3,
+        "loss_forward": 1.2, "loss_backward_question": 0.6, "loss_backward_reasoning": 0.9,
+    }
+    line = step_line("train/revthink", 12, 40, logs, seconds_per_step=3.2)
+    assert line == (
+        "train/revthink step 12/40 | loss 0.9000 | forward 1.2000 backward_question 0.6000 "
+        "backward_reasoning 0.9000 | lr 8.1e-04 | 3.2 s/step | ETA 1m30s"
+    )
+    assert "{" not in line and "grad_norm" not in line
+
+
+def test_step_line_for_validation_and_long_runs():
+    logs = {"eval_loss": 1.01, "eval_loss_forward": 1.01, "eval_runtime": 3.0, "epoch": 1.0}
+    assert step_line("train/skd", 40, 40, logs, None) == (
+        "train/skd step 40/40 | validation loss 1.0100 | forward 1.0100"
+    )
+    line = step_line("train/skd", 1, 1001, {"loss": 2.0, "learning_rate": 1e-4}, 7.2)
+    assert line.endswith("| lr 1.0e-04 | 7.2 s/step | ETA 2h00m")
+
+
+def test_step_line_callback_prints_one_line_per_log(monkeypatch):
+    stream = io.StringIO()
+    callback = StepLine("train/skd", stream)
+    clock = iter([100.0, 110.0, 120.0])
+    monkeypatch.setattr(trainer.time, "monotonic", lambda: next(clock))
+    state = SimpleNamespace(global_step=0, max_steps=4, is_world_process_zero=True)
+    callback.on_train_begin(None, state, None)
+    for step in (1, 2):
+        state.global_step = step
+        callback.on_log(None, state, None, logs={"loss": 1.0, "learning_rate": 1e-3})
+    callback.on_log(None, state, None, logs={"train_runtime": 20.0})  # the closing summary
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("| 10.0 s/step | ETA 30s")
+    assert re.fullmatch(r"train/skd step 2/4 \| loss 1\.0000 \| lr 1\.0e-03 \| 10\.0 s/step "
+                        r"\| ETA 20s", lines[1])
+
+
+def test_float16_on_a_cpu_is_refused_with_the_key(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = TrainConfig(student=ModelConfig(dtype="float16"))
+    with pytest.raises(ConfigError, match=r"train\.student\.dtype.*bfloat16"):
+        trainer.training_dtype(cfg)
+
+
+def test_bf16_maps_to_autocast_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    args = trainer.training_arguments(
+        TrainConfig(), seed=0, output_dir=tmp_path, validate=False, dtype="bfloat16"
+    )
+    assert args.bf16 and not args.fp16 and args.use_cpu
+    fp32 = trainer.training_arguments(
+        TrainConfig(), seed=0, output_dir=tmp_path, validate=False, dtype="float32"
+    )
+    assert not fp32.bf16 and fp32.use_cpu
+
+
+@pytest.mark.slow
+def test_lora_on_every_linear_layer_keeps_fp32_adapters_over_bf16_weights():
+    cfg = TrainConfig(lora=LoraSettings(rank=2, alpha=4))
+    assert cfg.lora.target_modules == ("all-linear",) and cfg.lora.dropout == 0.0
+    model = trainer.prepare_model(cfg, "cpu", "bfloat16")
+    adapted = {name.split(".")[-1] for name, module in model.named_modules()
+               if hasattr(module, "lora_A")}
+    assert adapted == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                       "down_proj"}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert trainable and all(p.dtype == torch.float32 for p in trainable)
+    frozen = [p for p in model.parameters() if not p.requires_grad]
+    assert {p.dtype for p in frozen} == {torch.bfloat16}
+    assert not math.isnan(sum(p.float().sum().item() for p in trainable))
