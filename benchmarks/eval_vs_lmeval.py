@@ -3,8 +3,12 @@
     .venv/bin/python benchmarks/eval_vs_lmeval.py --n 20 --max-new-tokens 256
 
 Both tools run in this process, one after the other, on the same seeded GSM8K test subset
-(``revthink.data.load_problems``), the same student (SmolLM2-135M-Instruct, fp32), greedy
-decoding, the same limit on new tokens and the same batch size. lm-eval uses its HF backend and
+(``revthink.data.load_problems``), the same student (SmolLM2-135M-Instruct) in the same dtype
+(the student's ``auto`` resolved for this machine: bf16 on CPUs with AMX/AVX512-BF16, fp32
+elsewhere), greedy decoding and the same limit on new tokens. Each tool batches its own way:
+lm-eval with ``--batch-size`` (default 8), revthink with its evaluation defaults (length-sorted
+batches of ``evaluate.batch_size``, each output stopped once its answer sentence is complete;
+``--revthink-batch-size`` overrides). lm-eval uses its HF backend and
 its own ``gsm8k_cot_zeroshot`` task (prompt, stops and filters as shipped), pointed at a local
 copy of the subset (``lmeval_gsm8k_local.yaml``); by default its prompt goes through the chat
 template too, as revthink's does (``--no-chat`` for the harness's plain-text default). The HF
@@ -32,7 +36,7 @@ import yaml
 from revthink.config import BenchmarkConfig, EvaluateConfig, ExperimentConfig, ModelConfig
 from revthink.data import load_problems
 from revthink.evaluate import stage
-from revthink.models import load_model, load_tokenizer
+from revthink.models import load_model, load_tokenizer, resolve_dtype
 from revthink.records import Problem, Score, read_jsonl
 
 OVERRIDES = Path(__file__).with_name("lmeval_gsm8k_local.yaml")
@@ -41,7 +45,7 @@ OVERRIDES = Path(__file__).with_name("lmeval_gsm8k_local.yaml")
 def export_student(folder: Path) -> Path:
     """The default student as a plain transformers folder, which lm-eval's HF backend loads."""
     model_dir = folder / "student"
-    load_model(ModelConfig(), "cpu").save_pretrained(model_dir)
+    load_model(ModelConfig(), "cpu", dtype="float32").save_pretrained(model_dir)
     load_tokenizer(ModelConfig()).save_pretrained(model_dir)
     return model_dir
 
@@ -70,7 +74,7 @@ def run_lmeval(model_dir: Path, data_file: Path, args: argparse.Namespace) -> di
     task = lmeval_task(data_file, args.max_new_tokens)
     output = lm_eval.simple_evaluate(
         model="hf",
-        model_args={"pretrained": str(model_dir), "dtype": "float32", "device": "cpu"},
+        model_args={"pretrained": str(model_dir), "dtype": args.dtype, "device": "cpu"},
         tasks=[task], batch_size=args.batch_size, apply_chat_template=args.chat,
         bootstrap_iters=0, log_samples=False,
     )
@@ -87,7 +91,9 @@ def run_revthink(folder: Path, args: argparse.Namespace) -> Score:
         name="eval_vs_lmeval", output_dir=str(folder), seed=args.seed, methods=("zero_shot",),
         evaluate=EvaluateConfig(
             benchmarks=(BenchmarkConfig(dataset="gsm8k", limit=args.n),),
-            max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            batch_size=args.revthink_batch_size or EvaluateConfig().batch_size,
+            threads=args.threads,
         ),
     )
     return read_jsonl(stage.run(cfg) / "scores.jsonl", Score)[0]
@@ -103,12 +109,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="GSM8K test problems (seeded sample)")
     parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="lm-eval's batch size")
+    parser.add_argument("--revthink-batch-size", type=int, default=0,
+                        help="revthink's batch size (default: evaluate.batch_size's default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--chat", action=argparse.BooleanOptionalAction, default=True,
                         help="lm-eval: render its prompt with the chat template (default: yes)")
     args = parser.parse_args()
+    args.dtype = resolve_dtype(ModelConfig().dtype, "cpu")
     torch.set_num_threads(args.threads)
     problems = load_problems("gsm8k", "test", limit=args.n, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,9 +126,9 @@ def main() -> None:
         data_file = write_subset(problems, folder)
         harness, harness_s = timed(run_lmeval, model_dir, data_file, args)
         ours, ours_s = timed(run_revthink, folder, args)
-    print(f"\nGSM8K test, {len(problems)} problems (seed {args.seed}), SmolLM2-135M-Instruct fp32, "
-          f"greedy, max {args.max_new_tokens} new tokens, batch {args.batch_size}, "
-          f"{args.threads} thread(s)")
+    print(f"\nGSM8K test, {len(problems)} problems (seed {args.seed}), SmolLM2-135M-Instruct "
+          f"{args.dtype}, greedy, max {args.max_new_tokens} new tokens, lm-eval batch "
+          f"{args.batch_size}, {args.threads} thread(s)")
     print(f"{'':22}{'strict':>8}{'flexible':>10}{'wall s':>9}")
     print(f"{'lm-eval (HF backend)':22}{harness['strict']:>8.1%}{harness['flexible']:>10.1%}"
           f"{harness_s:>9.1f}")

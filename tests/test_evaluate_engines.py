@@ -1,15 +1,26 @@
-"""Engine plumbing that needs no model: batching, cutting at end tokens, vLLM argument mapping."""
+"""Engine plumbing without the real student: batching, cutting at end and answer, merging LoRA
+adapters (on a tiny random model), vLLM argument mapping."""
 
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from revthink.config import EvaluateConfig, ModelConfig
 from revthink.errors import ModelError
-from revthink.evaluate.engine_hf import cut_at_end, plan_batches
+from revthink.evaluate.engine_hf import (
+    AnswerStop,
+    answered_prefix,
+    cut_at_end,
+    free_cores,
+    merge_adapter,
+    plan_batches,
+    restore,
+)
 from revthink.evaluate.engine_vllm import (
     engine_kwargs,
     lora_rank,
@@ -18,6 +29,8 @@ from revthink.evaluate.engine_vllm import (
     to_generation,
 )
 from revthink.evaluate.engines import Generation, weights_kind
+from revthink.evaluate.scoring import answer_check
+from revthink.records import Problem
 
 
 def _adapter(folder, rank):
@@ -90,3 +103,84 @@ def test_to_generation_takes_text_and_token_count():
     completion = SimpleNamespace(text="The answer is 4.", token_ids=[1, 2, 3])
     output = SimpleNamespace(outputs=[completion])
     assert to_generation(output) == Generation("The answer is 4.", 3)
+
+
+def _number_check(text: str) -> bool:
+    problem = Problem("p", "toy", "How many?", "7", "number")
+    return answer_check(problem)(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3 + 4 = 7. The answer is 7. Then", "3 + 4 = 7. The answer is 7."),
+    ("The answer is 7.\n", "The answer is 7."),
+    ("The answer is 7\nNext", "The answer is 7"),
+    ("The answer is 3.", None),  # may still become 3.5
+    ("The answer is 3.5", None),
+    ("We add 3 and 4. So it is 7. ", None),  # no final-answer sentence: strict finds nothing
+    ("The answer is 7. Hmm. The answer is 8. ", "The answer is 7."),
+])
+def test_answered_prefix_ends_at_the_completed_answer_sentence(text, expected):
+    assert answered_prefix(text, _number_check) == expected
+
+
+class _CharTokenizer:
+    """One token per character: id = code point (enough for the stopping criterion)."""
+
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(chr(i) for i in ids)
+
+
+def test_answer_stop_ends_each_row_once_its_answer_sentence_is_complete():
+    rows = ["P:The answer is 7. More text", "P:The answer is 3.5 and more", "P:Still thinking"]
+    spaced = frozenset({ord(" "), ord("\n")})
+    stop = AnswerStop(_CharTokenizer(), 2, [_number_check] * 3, spaced)
+    fired_at: dict[int, int] = {}
+    for length in range(3, max(len(r) for r in rows) + 1):
+        ids = torch.tensor([[ord(c) for c in r.ljust(30)[:length]] for r in rows])
+        done = stop(ids, None)
+        for row in range(3):
+            if done[row] and row not in fired_at:
+                fired_at[row] = length
+    assert fired_at == {0: len("P:The answer is 7. ")}
+    assert stop.texts == ["The answer is 7.", None, None]
+    assert stop.generated == [len("The answer is 7. "), None, None]
+
+
+def test_free_cores_is_between_one_and_the_usable_cores():
+    assert 1 <= free_cores() <= os.cpu_count()
+
+
+def _tiny_model():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    return LlamaForCausalLM(config).eval()
+
+
+def test_a_merged_adapter_gives_the_peft_outputs_and_restore_puts_every_weight_back(tmp_path):
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    model = _tiny_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False,
+                      task_type="CAUSAL_LM")
+    get_peft_model(_tiny_model(), lora).save_pretrained(str(tmp_path / "adapter"))
+    ids = torch.tensor([[1, 5, 9, 13, 17]])
+    with torch.no_grad():
+        wrapped = PeftModel.from_pretrained(model, str(tmp_path / "adapter"))
+        unmerged = wrapped(ids).logits
+        wrapped.unload()
+        assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+        originals = merge_adapter(model, tmp_path / "adapter")
+        merged = model(ids).logits
+        assert type(model.model.layers[0].self_attn.q_proj) is torch.nn.Linear  # no LoRA left
+        assert torch.allclose(merged, unmerged, atol=1e-5)
+        assert not torch.allclose(merged, _tiny_model()(ids).logits, atol=1e-3)
+
+        restore(originals)
+    after = model.state_dict()
+    assert after.keys() == before.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)

@@ -10,6 +10,7 @@ import pytest
 from revthink.errors import RecordError
 from revthink.evaluate.scoring import (
     add_seconds,
+    asks_question,
     bootstrap_interval,
     judge,
     read_seconds,
@@ -135,3 +136,26 @@ def test_benchmarks_are_read_from_the_configured_data_folder(tmp_path):
     cfg = ExperimentConfig(augment=AugmentConfig(data=DataConfig(data_dir=str(tmp_path))))
     problems = _problems(cfg, BenchmarkConfig(dataset="gsm8k"))
     assert [(p.question, p.answer) for p in problems] == [("What is 2 + 3?", "5")]
+
+
+@pytest.mark.parametrize(("output", "extracted", "asks"), [
+    ("If Tom has x apples and gives 3 away, how many did he have at first?", None, True),
+    ('**What is the value of x?**\n', None, True),
+    ("Is it (B)?)", None, True),
+    ("How many? 3 + 4 = 7. The answer is 7.", "7", False),  # answers after quoting a question
+    ("3 + 4 = 7 so it is seven", None, False),  # no answer, but no question either
+    ("What is 3 + 4? It is 7", None, False),
+])
+def test_asks_question_spots_outputs_that_end_by_asking(output, extracted, asks):
+    prediction = dataclasses.replace(_prediction(0, False), output=output, extracted=extracted)
+    assert asks_question(prediction) is asks
+
+
+def test_score_reports_the_question_rate_beside_the_failure_rate():
+    asking = dataclasses.replace(
+        _prediction(1, False, extracted=False), output="What was the price of one apple?"
+    )
+    silent = dataclasses.replace(_prediction(2, False, extracted=False), output="7 apples")
+    result = score([_prediction(0, True), asking, silent, _prediction(3, True)])
+    assert result.extraction_failure_rate == 0.5
+    assert result.question_rate == 0.25

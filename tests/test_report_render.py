@@ -11,14 +11,29 @@ import pytest
 import yaml
 
 from revthink.errors import DataError
-from revthink.records import AugmentedExample, Problem, Score, write_jsonl
+from revthink.records import AugmentedExample, Comparison, Problem, Score, write_jsonl
 from revthink.report import stage
 
 EVIL = "<script>alert('x')</script> & a < b"
 
 
 def _score(method: str, dataset: str, accuracy: float, low: float, high: float) -> Score:
-    return Score(method, dataset, 100, accuracy, low, high, accuracy + 0.05, 0.1, 120.0, 40.0)
+    return Score(method, dataset, 100, accuracy, low, high, accuracy + 0.05, 0.1, 120.0, 40.0,
+                 question_rate=0.02)
+
+
+def _comparison(method, baseline, dataset, difference, low, high, p_value) -> Comparison:
+    return Comparison(method, baseline, dataset, 100, difference, low, high, 20, 5, p_value)
+
+
+COMPARISONS = [
+    _comparison("skd", "zero_shot", "gsm8k", 0.05, -0.03, 0.13, 0.3),
+    _comparison("revthink", "zero_shot", "gsm8k", 0.20, 0.10, 0.30, 0.0004),
+    _comparison("revthink", "skd", "gsm8k", 0.15, 0.05, 0.25, 0.01),
+    _comparison("skd", "zero_shot", "synthetic", 0.20, 0.08, 0.32, 0.002),
+    _comparison("revthink", "zero_shot", "synthetic", 0.20, 0.09, 0.31, 0.001),
+    _comparison("revthink", "skd", "synthetic", 0.0, -0.06, 0.06, 1.0),
+]
 
 
 def _write_run(root: Path, name: str, fraction: float, revthink_gsm8k: float) -> Path:
@@ -31,6 +46,7 @@ def _write_run(root: Path, name: str, fraction: float, revthink_gsm8k: float) ->
         _score("revthink", "gsm8k", revthink_gsm8k, revthink_gsm8k - 0.08, revthink_gsm8k + 0.08),
         _score("revthink", "synthetic", 0.50, 0.41, 0.59),
     ])
+    write_jsonl(run / "evaluate" / "comparisons.jsonl", COMPARISONS)
     for method in ("skd", "revthink"):
         folder = run / "train" / method
         folder.mkdir(parents=True)
@@ -69,15 +85,28 @@ def test_report_files_are_written_beside_the_run(report):
     assert {"report.md", "report.html", "accuracy.png", "losses.png"} <= names
 
 
-def test_markdown_table_has_intervals_and_marks_the_best_per_column(report):
+def test_markdown_marks_the_best_only_where_it_beats_every_other_method_paired(report):
     md = (report[0] / "report" / "report.md").read_text()
     assert "| method | gsm8k | synthetic |" in md
     assert "| zero_shot | 20.0 [12.0, 28.0] | 30.0 [21.0, 39.0] |" in md
-    assert "| revthink | **40.0 [32.0, 48.0]** | **50.0 [41.0, 59.0]** |" in md
-    assert "| skd | 25.0 [17.0, 34.0] | **50.0 [40.0, 60.0]** |" in md  # a tie: both marked
+    # gsm8k: revthink beats both; synthetic: revthink - skd is 0 [-6, +6], so nobody is best
+    assert "| revthink | **40.0 [32.0, 48.0]** | 50.0 [41.0, 59.0] |" in md
+    assert "| skd | 25.0 [17.0, 34.0] | 50.0 [40.0, 60.0] |" in md
     assert "![" in md and "(accuracy.png)" in md and "(losses.png)" in md
     assert "| dropped.wrong | 14 |" in md and "| cost_usd | 0.0123 |" in md
     assert "````text\nBackward ``` question\n````" in md
+
+
+def test_markdown_has_the_paired_table_with_differences_of_either_sign(report):
+    md = (report[0] / "report" / "report.md").read_text()
+    assert ("| method | benchmark | n | strict [95%] | - zero_shot [95%], p | - skd [95%], p "
+            "| no final answer | asks a question |") in md
+    assert ("| revthink | gsm8k | 100 | 40.0 [32.0, 48.0] | +20.0 [+10.0, +30.0], p<0.001 "
+            "| +15.0 [+5.0, +25.0], p=0.010 | 10% | 2% |") in md
+    assert "| revthink | synthetic | 100 | 50.0 [41.0, 59.0] | +20.0 [+9.0, +31.0], p=0.001 " \
+        "| +0.0 [-6.0, +6.0], p=1.000 |" in md
+    # zero_shot against skd is the stored skd - zero_shot, turned round
+    assert "| zero_shot | gsm8k | 100 | 20.0 [12.0, 28.0] |  | -5.0 [-13.0, +3.0], p=0.300 |" in md
 
 
 def test_html_is_self_contained_with_embedded_images(report):
@@ -107,15 +136,20 @@ def test_several_runs_differing_in_train_fraction_get_a_data_fraction_curve(tmp_
     assert (out / "data_fraction.png").is_file()
     assert "Sample efficiency" in page
     md = (out / "report.md").read_text()
-    assert "| frac1.0/revthink | **40.0 [32.0, 48.0]** |" in md
+    # rows of different runs are not paired, so no row can be shown to beat all others
+    assert "| frac1.0/revthink | 40.0 [32.0, 48.0] |" in md
+    assert "| frac1.0/revthink | gsm8k | 100 | 40.0 [32.0, 48.0] | +20.0 [+10.0, +30.0]" in md
     assert "Training: frac0.1" in md
 
 
 def test_missing_stages_are_noted_not_fatal(tmp_path):
     run = tmp_path / "bare"
-    write_jsonl(run / "evaluate" / "scores.jsonl", [_score("zero_shot", "gsm8k", 0.2, 0.1, 0.3)])
+    write_jsonl(run / "evaluate" / "scores.jsonl", [
+        _score("zero_shot", "gsm8k", 0.2, 0.1, 0.3), _score("skd", "gsm8k", 0.5, 0.4, 0.6)
+    ])
     md = (stage.run([run], None).parent / "report.md").read_text()
     assert "20.0 [10.0, 30.0]" in md
+    assert "| skd | 50.0 [40.0, 60.0] |" in md  # highest, but without a paired comparison
     assert "## Not shown" in md and "no augmentation funnel" in md and "no training losses" in md
     assert "Sample efficiency" not in md
 
@@ -133,8 +167,10 @@ def test_a_missing_run_folder_is_named(tmp_path):
 
 def test_results_table_for_the_terminal(tmp_path):
     run = _write_run(tmp_path, "quick", 1.0, 0.40)
-    table = stage.results_table([run])
-    assert [c.header for c in table.columns] == ["method", "gsm8k", "synthetic"]
-    assert table.row_count == 3
+    accuracy, paired = stage.results_table([run]).renderables
+    assert [c.header for c in accuracy.columns] == ["method", "gsm8k", "synthetic"]
+    assert accuracy.row_count == 3
+    assert paired.row_count == 6
     text = stage.results_text([run])
     assert "40.0 [32.0, 48.0]" in text and "revthink" in text and "\x1b[" not in text
+    assert "+15.0 [+5.0, +25.0], p=0.010" in text

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from revthink.config import EvaluateConfig, ModelConfig
 from revthink.errors import ModelError, RevthinkError
-from revthink.evaluate.engines import Batch, Generation, end_token_ids, weights_kind
+from revthink.evaluate.engines import (
+    AnswerCheck,
+    Batch,
+    Generation,
+    end_token_ids,
+    weights_kind,
+)
 from revthink.models import resolve
 
 if TYPE_CHECKING:
@@ -115,8 +121,15 @@ class VLLMEngine:
 
         self.lora = LoRARequest(*lora_request_args(folder, self._known))
 
-    def generate(self, prompts: Sequence[list[int]]) -> Iterator[Batch]:
-        """Complete every prompt, one chunk per vLLM call."""
+    def generate(
+        self, prompts: Sequence[list[int]], checks: Sequence[AnswerCheck] | None = None
+    ) -> Iterator[Batch]:
+        """Complete every prompt, one chunk per vLLM call.
+
+        ``checks`` are not used: vLLM ends an output at an end token or the token limit only;
+        its continuous batching frees a finished row's slot at once, so an output that runs on
+        after its answer costs its own tokens but does not hold up the others.
+        """
         for start in range(0, len(prompts), CHUNK):
             indices = tuple(range(start, min(start + CHUNK, len(prompts))))
             began = time.perf_counter()

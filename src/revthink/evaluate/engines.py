@@ -9,7 +9,7 @@ training did not see.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,6 +20,9 @@ from revthink.prompting import completion_suffix
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
+
+
+AnswerCheck = Callable[[str], bool]  # does this text already state the problem's final answer?
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,13 @@ class Engine(Protocol):
     def use_weights(self, folder: Path | None) -> None:
         """Answer with the weights in ``folder`` (LoRA adapter or full model); None: the base."""
 
-    def generate(self, prompts: Sequence[list[int]]) -> Iterator[Batch]:
-        """Complete every prompt (token ids), yielding batches as they finish, in any order."""
+    def generate(
+        self, prompts: Sequence[list[int]], checks: Sequence[AnswerCheck] | None = None
+    ) -> Iterator[Batch]:
+        """Complete every prompt (token ids), yielding batches as they finish, in any order.
+
+        ``checks`` (one per prompt) let an engine end an output once its answer is stated.
+        """
 
     def close(self) -> None:
         """Free the model's memory."""

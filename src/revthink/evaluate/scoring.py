@@ -8,14 +8,17 @@ with another number of bootstrap samples) without loading a model:
 
 Strict extraction only accepts the requested final-answer sentence; flexible extraction also
 takes the last answer-like span. Accuracy and its interval are strict; flexible figures and
-failure rates sit beside them (``Score.extra``).
+failure rates sit beside them (``Score.extra``). Outputs that ask a question instead of
+answering one (a student that learnt to copy backward questions) are counted on their own
+(``Score.question_rate``): they are a failure with a cause, not just a missing answer.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,8 @@ from revthink.records import Prediction, Problem, Score, read_jsonl
 
 TIMING = "timing.json"  # generation seconds, summed over every (resumed) evaluation process
 LEVEL = 0.95
+_TRAILING_MARKUP = " \t\n*_`\"')]"  # what may close a question: markdown, quotes, brackets
+_QUESTION_END = re.compile(r"\?[" + re.escape(_TRAILING_MARKUP) + r"]*$")
 
 
 def judge(problem: Problem, output: str, *, method: str, prompt: str, tokens: int) -> Prediction:
@@ -48,12 +53,35 @@ def judge(problem: Problem, output: str, *, method: str, prompt: str, tokens: in
     )
 
 
+def answer_check(problem: Problem) -> Callable[[str], bool]:
+    """Whether a text states a final answer to ``problem`` the way strict scoring reads one.
+
+    Generation stops an output once this holds at a sentence end, so early stopping follows
+    the extractors (and any rewording of the requested answer sentence) by construction.
+    """
+    options = problem.options or None
+
+    def check(text: str) -> bool:
+        return answers.extract(text, problem.answer_type, options, mode="strict") is not None
+
+    return check
+
+
 def rejudge(prediction: Prediction, problem: Problem) -> Prediction:
     """The same output judged again with the current extractors and gold answer."""
     return judge(
         problem, prediction.output, method=prediction.method, prompt=prediction.prompt,
         tokens=prediction.generated_tokens,
     )
+
+
+def asks_question(prediction: Prediction) -> bool:
+    """True when the output states no final answer and ends by asking a question.
+
+    A copied or invented question ends with "?" (perhaps inside markdown or quotes); an answer
+    that merely quotes a question on the way still states "The answer is ..." and is not counted.
+    """
+    return prediction.extracted is None and _QUESTION_END.search(prediction.output) is not None
 
 
 def bootstrap_interval(
@@ -78,7 +106,7 @@ def bootstrap_interval(
 def score(
     predictions: Sequence[Prediction], *, samples: int = 1000, seed: int = 0, seconds: float = 0.0
 ) -> Score:
-    """Accuracy (strict) with its interval, flexible accuracy, failure rates and speed.
+    """Accuracy (strict) with its interval, flexible accuracy, failure and question rates, speed.
 
     ``seconds`` is the time spent generating these predictions; 0 leaves tokens/s at 0.
     """
@@ -99,6 +127,7 @@ def score(
         extraction_failure_rate=_mean([p.extracted is None for p in predictions]),
         mean_generated_tokens=tokens / len(predictions) if predictions else 0.0,
         tokens_per_second=tokens / seconds if seconds > 0 else 0.0,
+        question_rate=_mean([asks_question(p) for p in predictions]),
         extra={
             "ci_low_flexible": flex_low,
             "ci_high_flexible": flex_high,

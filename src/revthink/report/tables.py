@@ -1,8 +1,9 @@
-"""The method x benchmark accuracy table, and plain key/value tables, in every output format.
+"""The method x benchmark accuracy table, paired comparisons, and key/value tables.
 
 ``Grid`` is the format-free form (header, rows of strings, which cells to mark); the markdown
 and HTML renderers and the terminal all print a ``Grid``, so the three always show the same
-numbers.
+numbers. A method is marked best on a benchmark only when its paired interval against every
+other method there excludes 0: the highest point estimate alone is often noise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from revthink.records import Score
+from revthink.evaluate.paired import BASELINES
+from revthink.records import Comparison, Score
 
 
 @dataclass(frozen=True)
@@ -34,22 +36,49 @@ class Results:
     rows: tuple[str, ...]
     columns: tuple[str, ...]
     cells: Mapping[tuple[str, str], Score]
+    # (row, other row, column) -> row minus other row; both directions present
+    comparisons: Mapping[tuple[str, str, str], Comparison] = field(default_factory=dict)
 
     def best(self, column: str) -> set[str]:
-        """Row labels with the highest accuracy in ``column`` (all of them on a tie)."""
+        """The row with the highest accuracy in ``column`` if it beats every other row there.
+
+        Beating means a paired interval wholly above 0; without a paired comparison to some
+        row (rows from different runs), or on a tie, no row is marked.
+        """
         scores = {r: self.cells[(r, column)] for r in self.rows if (r, column) in self.cells}
-        if not scores:
+        if len(scores) < 2:
             return set()
-        top = max(s.accuracy for s in scores.values())
-        return {r for r, s in scores.items() if s.accuracy == top}
+        top = max(scores, key=lambda r: scores[r].accuracy)
+        beaten = (self.comparisons.get((top, other, column)) for other in scores if other != top)
+        return {top} if all(c is not None and c.ci_low > 0 for c in beaten) else set()
 
 
-def arrange(labelled: Sequence[tuple[str, Score]]) -> Results:
-    """A ``Results`` from (row label, score) pairs, rows and columns in order of appearance."""
+def arrange(
+    labelled: Sequence[tuple[str, Score]],
+    comparisons: Sequence[tuple[str, str, Comparison]] = (),
+) -> Results:
+    """A ``Results`` from (row label, score) pairs, rows and columns in order of appearance.
+
+    ``comparisons`` are (row label, other row label, comparison) triples; each is also stored
+    the other way round (negated), so any pair can be looked up in either direction.
+    """
     rows = tuple(dict.fromkeys(label for label, _ in labelled))
     columns = tuple(dict.fromkeys(score.dataset for _, score in labelled))
     cells = {(label, score.dataset): score for label, score in labelled}
-    return Results(rows, columns, cells)
+    paired = {}
+    for row, other, comparison in comparisons:
+        paired[(row, other, comparison.dataset)] = comparison
+        paired[(other, row, comparison.dataset)] = reverse(comparison)
+    return Results(rows, columns, cells, paired)
+
+
+def reverse(comparison: Comparison) -> Comparison:
+    """The same comparison seen from the baseline: baseline minus method."""
+    c = comparison
+    return Comparison(
+        method=c.baseline, baseline=c.method, dataset=c.dataset, n=c.n, difference=-c.difference,
+        ci_low=-c.ci_high, ci_high=-c.ci_low, wins=c.losses, losses=c.wins, p_value=c.p_value,
+    )
 
 
 def format_score(score: Score) -> str:
@@ -73,18 +102,60 @@ def results_grid(results: Results) -> Grid:
     return Grid(header, tuple(rows), frozenset(marked))
 
 
+def paired_grid(results: Results) -> Grid:
+    """Per method and benchmark: accuracy, its paired difference to each baseline, failures.
+
+    A difference is in percentage points with its 95% paired-bootstrap interval and the
+    McNemar p-value, shown whatever its sign; the failure columns are the share of outputs
+    without a final-answer sentence and the share that ask a question instead.
+    """
+    baselines = [b for b in BASELINES if any(_method(r) == b for r in results.rows)]
+    header = ("method", "benchmark", "n", "strict [95%]",
+              *(f"- {b} [95%], p" for b in baselines),
+              "no final answer", "asks a question")
+    rows = []
+    for (row, column), s in results.cells.items():
+        differences = []
+        for baseline in baselines:
+            comparison = results.comparisons.get((row, _sibling(row, baseline), column))
+            differences.append(format_comparison(comparison) if comparison else "")
+        rows.append((
+            row, column, str(s.n), format_score(s), *differences,
+            f"{s.extraction_failure_rate:.0%}", f"{s.question_rate:.0%}",
+        ))
+    return Grid(header, tuple(rows))
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """``+12.0 [+3.0, +22.0], p=0.012``: a paired difference in percentage points."""
+    c = comparison
+    p = "p<0.001" if c.p_value < 0.001 else f"p={c.p_value:.3f}"
+    return f"{100 * c.difference:+.1f} [{100 * c.ci_low:+.1f}, {100 * c.ci_high:+.1f}], {p}"
+
+
 def details_grid(results: Results) -> Grid:
-    """Per pair: n, flexible accuracy, extraction failures, generated tokens and speed."""
-    header = ("method", "benchmark", "n", "strict", "flexible", "no answer", "tokens", "tokens/s")
+    """Per pair: n, flexible accuracy, failures, questions, generated tokens and speed."""
+    header = ("method", "benchmark", "n", "strict", "flexible", "no answer", "question",
+              "tokens", "tokens/s")
     rows = [
         (
             row, column, str(s.n), f"{s.accuracy:.1%}", f"{s.accuracy_flexible:.1%}",
-            f"{s.extraction_failure_rate:.1%}", f"{s.mean_generated_tokens:.0f}",
-            f"{s.tokens_per_second:.1f}",
+            f"{s.extraction_failure_rate:.1%}", f"{s.question_rate:.1%}",
+            f"{s.mean_generated_tokens:.0f}", f"{s.tokens_per_second:.1f}",
         )
         for (row, column), s in results.cells.items()
     ]
     return Grid(header, tuple(rows))
+
+
+def _method(row: str) -> str:
+    """The method of a row label (``run/method`` when several runs share a table)."""
+    return row.rsplit("/", 1)[-1]
+
+
+def _sibling(row: str, method: str) -> str:
+    """The label of ``method`` in the same run as ``row``."""
+    return row[: row.rfind("/") + 1] + method
 
 
 def key_values(data: Mapping[str, Any], header: tuple[str, str] = ("", "")) -> Grid:
