@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,7 @@ def test_overrides_parse_values_as_yaml(config_file: Path) -> None:
     assert cfg.evaluate.limit is None and cfg.train.resume is False
     assert cfg.evaluate.benchmarks == (BenchmarkConfig("arc_challenge", "validation"),)
     assert cfg.name == "a=b"  # only the first "=" separates key and value
+    assert load_config(config_file, ["train.learning_rate=2e-4"]).train.learning_rate == 2e-4
     assert cfg.augment.teacher.model == "qwen" and cfg.augment.teacher.backend == "program"
 
 
@@ -101,6 +104,32 @@ def test_an_override_can_create_a_section(tmp_path: Path) -> None:
         ("augment.k=0", r"key 'augment.k': expected an integer >= 1"),
         ("train.train_fraction=1.5", r"key 'train.train_fraction': expected a number in \(0, 1\]"),
         ("evaluate.temperature=-1", r"key 'evaluate.temperature': expected a number >= 0"),
+        ("train.epochs=0", r"key 'train.epochs': expected a number > 0"),
+        ("train.epochs=-1", r"key 'train.epochs': expected a number > 0"),
+        ("train.epochs=.inf", r"key 'train.epochs': expected a finite number, got inf"),
+        ("train.epochs=" + "9" * 400, r"key 'train.epochs': expected a finite number"),
+        ("train.learning_rate=0", r"key 'train.learning_rate': expected a number > 0"),
+        ("train.learning_rate=-2e-4", r"key 'train.learning_rate': expected a number > 0"),
+        ("train.learning_rate=1e999", r"key 'train.learning_rate': expected a finite number"),
+        ("train.learning_rate=.nan", r"key 'train.learning_rate': expected a finite number"),
+        ("train.learning_rate=-.inf", r"key 'train.learning_rate': expected a finite number"),
+        ("train.grad_accum=0", r"key 'train.grad_accum': expected an integer >= 1"),
+        ("train.max_length=0", r"key 'train.max_length': expected an integer >= 1"),
+        ("augment.data.limit=0", r"key 'augment.data.limit': expected an integer >= 1"),
+        ("augment.temperature=.nan", r"key 'augment.temperature': expected a finite number"),
+        ("methods=[]", r"key 'methods': expected at least one method"),
+        ("methods=[skd, skd]", r"key 'methods': expected each method once"),
+        ("methods=[zero_shot, revthinc]", r"key 'methods': unknown method 'revthinc'; .*skd"),
+        ("evaluate.benchmarks=[]", r"key 'evaluate.benchmarks': expected at least one benchmark"),
+        ("evaluate.benchmarks=[{dataset: gsm8k}, {dataset: math, limit: 0}]",
+         r"key 'evaluate.benchmarks\[1\].limit': expected an integer >= 1"),
+        ("name=../elsewhere", r"key 'name': expected a folder name, not a path"),
+        ("name=/tmp/elsewhere", r"key 'name': expected a folder name, not a path"),
+        ("name=a/b", r"key 'name': expected a folder name, not a path"),
+        ("name=..", r"key 'name': expected a folder name, not a path"),
+        ("name=''", r"key 'name': expected a folder name, not a path"),
+        ("augment.teacher.api_key_env=OPENAI-KEY", r"key 'augment.teacher.api_key_env': expected "
+         r"the name of an environment variable"),
     ],
 )
 def test_bad_values_name_file_key_and_expected_type(
@@ -109,6 +138,28 @@ def test_bad_values_name_file_key_and_expected_type(
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(config_file, [override])
     assert str(caught.value).startswith(f"{config_file}: ")
+
+
+def test_a_pasted_api_key_is_rejected_without_being_echoed(config_file: Path) -> None:
+    key = "sk-proj-" + "Ab3" * 16
+    with pytest.raises(ConfigError, match="looks like a key") as caught:
+        load_config(config_file, [f"augment.teacher.api_key_env={key}"])
+    assert "Ab3" not in str(caught.value)
+    assert load_config(config_file, ["augment.teacher.api_key_env=MY_KEY_2"]).augment.teacher
+
+
+def test_an_override_that_is_not_yaml_names_the_override(config_file: Path) -> None:
+    with pytest.raises(ConfigError, match=r"override 'train.epochs=\[1': the value is not valid"):
+        load_config(config_file, ["train.epochs=[1"])
+    with pytest.raises(ConfigError, match=r"override 'name=2024-13-45': the value is not valid"):
+        load_config(config_file, ["name=2024-13-45"])
+
+
+def test_unknown_keys_of_mixed_types_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text("1: one\nzzz: two\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"keys.yaml: unknown key '1'"):
+        load_config(path)
 
 
 def test_an_unknown_key_in_the_file_is_named_with_its_section(tmp_path: Path) -> None:
@@ -139,6 +190,23 @@ def test_unreadable_files(tmp_path: Path) -> None:
     listed.write_text("- name\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="list.yaml: expected a mapping"):
         load_config(listed)
+    zero = tmp_path / "zero.yaml"
+    zero.write_text("0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="zero.yaml: expected a mapping"):
+        load_config(zero)
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(ConfigError, match="folder.yaml: is a folder; expected a config file"):
+        load_config(tmp_path / "folder.yaml")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin.yaml: not UTF-8 text \(byte 9\)"):
+        load_config(latin)
+
+
+def test_a_byte_order_mark_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_text("\ufeffname: bom\n", encoding="utf-8")
+    assert load_config(path).name == "bom"
 
 
 def test_post_init_checks_apply_to_direct_construction() -> None:
@@ -150,6 +218,22 @@ def test_post_init_checks_apply_to_direct_construction() -> None:
         EvaluateConfig(bootstrap_samples=0)
     with pytest.raises(ConfigError, match="'train.validation_fraction'"):
         build(TrainConfig, {"validation_fraction": 1.0}, source="x.yaml", prefix="train")
+    with pytest.raises(ConfigError, match="'train.learning_rate'"):
+        TrainConfig(learning_rate=float("nan"))
+    with pytest.raises(ConfigError, match="'name'"):
+        ExperimentConfig(name="../up")
+    with pytest.raises(ConfigError, match="unknown method 'nope'"):
+        ExperimentConfig(methods=("nope",))
+
+
+def test_loading_a_config_checks_methods_without_importing_torch(config_file: Path) -> None:
+    code = (
+        "import sys; from revthink.config import load_config; "
+        f"load_config({str(config_file)!r}); print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def test_to_dict_round_trips_through_build_and_hash_follows_values(config_file: Path) -> None:

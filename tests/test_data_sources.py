@@ -9,7 +9,7 @@ import pytest
 
 from revthink.data import load_problems
 from revthink.data.mappers import MAPPERS, Context
-from revthink.errors import DataError
+from revthink.errors import ConfigError, DataError
 
 
 def _dataset(tmp_path: Path, answer_type: str, local: str, extra: str = "") -> str:
@@ -202,3 +202,58 @@ def test_arc_query_record_with_gold_out_of_range():
            "gold": 2}
     with pytest.raises(DataError, match=r"field 'gold': expected an index 0..1"):
         MAPPERS["ai2"](row, "x", Context("arc_challenge", "choice"))
+
+
+def test_csv_jsonl_and_json_with_a_byte_order_mark(tmp_path):
+    bom = "\ufeff"
+    (tmp_path / "bom.csv").write_text(f"{bom}q,a\n2+2?,4\n", encoding="utf-8")
+    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: bom.csv}\n"
+                    "  fields: {question: q, answer: a}\n")
+    assert load_problems(spec, "test")[0].answer == "4"
+    rows = (("bom.jsonl", '{"q": "1+1?", "a": 2}\n'), ("bom.json", '[{"q": "1+1?", "a": 2}]'))
+    for name, text in rows:
+        (tmp_path / name).write_text(bom + text, encoding="utf-8")
+        spec = _dataset(tmp_path, "number", f"  format: fields\n  splits: {{test: {name}}}\n"
+                        "  fields: {question: q, answer: a}\n")
+        assert load_problems(spec, "test")[0].answer == "2"
+
+
+def test_data_file_that_is_a_folder(tmp_path):
+    (tmp_path / "rows.jsonl").mkdir()
+    from revthink.data.readers import read_rows
+
+    with pytest.raises(DataError, match=r"rows.jsonl: is a folder"):
+        read_rows(tmp_path / "rows.jsonl")
+
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "/abs", "..", ".hidden", ""])
+def test_a_dataset_name_that_is_a_path_is_rejected(tmp_path, name):
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        f"name: {json.dumps(name)}\nanswer_type: number\nfamily: math\nlocal:\n"
+        "  format: fields\n  splits: {test: t.jsonl}\n  fields: {question: q, answer: a}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=rf"{path}: key 'name': .* is not a folder name"):
+        load_problems(str(path), "test")
+
+
+def test_a_split_name_that_is_a_path_is_rejected(tmp_path):
+    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {../../x: t.jsonl}\n"
+                    "  fields: {question: q, answer: a}\n")
+    with pytest.raises(ConfigError, match=r"mine.yaml: split '../../x': not a folder name"):
+        load_problems(spec, "../../x")
+
+
+def test_a_dataset_yaml_that_is_a_folder(tmp_path):
+    (tmp_path / "mine.yaml").mkdir()
+    with pytest.raises(ConfigError, match=r"mine.yaml: is a folder; expected a dataset file"):
+        load_problems(str(tmp_path / "mine.yaml"), "test")
+
+
+def test_a_number_dataset_rejects_an_answer_that_is_not_a_number(tmp_path):
+    (tmp_path / "n.csv").write_text("q,a\n2+2?,4\nWhat colour?,blue\n", encoding="utf-8")
+    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: n.csv}\n"
+                    "  fields: {question: q, answer: a}\n")
+    with pytest.raises(DataError, match=r"n.csv:3: field 'a': expected a number .*'blue'"):
+        load_problems(spec, "test")

@@ -68,3 +68,18 @@ def test_the_default_config_of_revthink_run_is_shipped_and_valid():
     assert config.name == "quickstart" and "revthink" in config.methods
     shipped = {p.name for p in DEFAULT_CONFIG.parent.glob("*.yaml")}
     assert {"quickstart.yaml", "gsm8k_local.yaml", "gsm8k_openai.yaml"} <= shipped
+
+
+def test_unreadable_configs_are_problems_not_tracebacks(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    (tmp_path / "empty").mkdir()
+    first, second = validate_all([latin, tmp_path / "empty"])
+    assert "latin.yaml: not UTF-8 text" in first
+    assert "empty: is a folder; expected a config file" in second
+
+
+def test_bad_values_and_methods_are_problems(tmp_path):
+    path = _write(tmp_path, "values.yaml", "name: x\nmethods: [skd, revthinc]\n")
+    (problem,) = validate_all([path])
+    assert "values.yaml" in problem and "unknown method 'revthinc'" in problem

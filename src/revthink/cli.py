@@ -4,7 +4,11 @@
     revthink augment|train|evaluate CONFIG  one stage
     revthink report RUN_DIR [RUN_DIR ...]   report.md + report.html
     revthink data list | show NAME          the dataset registry
-    revthink validate                       every shipped config and registry entry
+    revthink validate [PATH ...]            every shipped config and registry entry, or those
+
+Exit codes: 0 done, 1 an error (a message naming the file and key at fault, or a config that
+`validate` rejects), 2 a usage error (unknown command, missing argument, bad option value),
+130 interrupted. Every error is one message on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from revthink import __version__
 from revthink.config import ExperimentConfig, load_config
@@ -25,13 +30,25 @@ app.add_typer(data_app, name="data", help="List and inspect datasets.")
 console = Console(stderr=True)
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "quickstart.yaml"
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+# What typer raises for a usage error: a ClickException, from its own copy of click since
+# typer 0.2x and from click itself before. typer.BadParameter is one in both, so its base is it.
+ClickError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML.", show_default=False)]
 Overrides = Annotated[list[str] | None, typer.Argument(help="Overrides of the form a.b=c.")]
 
 
 def _config(path: Path, overrides: list[str] | None) -> ExperimentConfig:
-    return load_config(path, overrides or [])
+    """The config, with every dataset it names checked before any stage spends time or money."""
+    from revthink.validation import check_references
+
+    config = load_config(path, overrides or [])
+    check_references(config, path)
+    return config
 
 
 @app.callback(invoke_without_command=True)
@@ -46,25 +63,31 @@ def _root(
 @app.command()
 def augment(config: ConfigArg, overrides: Overrides = None) -> None:
     """Teacher augmentation: records.jsonl, funnel.json, ledger.json."""
+    cfg = _config(config, overrides)  # before the import: a bad config fails at once
     from revthink.augment.stage import run
 
-    typer.echo(run(_config(config, overrides)))
+    typer.echo(run(cfg))
 
 
 @app.command()
 def train(config: ConfigArg, overrides: Overrides = None) -> None:
     """Fine-tune the student with every trained method of the config."""
+    cfg = _config(config, overrides)  # before the import: a bad config fails at once
     from revthink.train.stage import run
 
-    typer.echo(run(_config(config, overrides)))
+    typer.echo(run(cfg))
 
 
 @app.command()
 def evaluate(config: ConfigArg, overrides: Overrides = None) -> None:
     """Forward-only answers of every method on every benchmark, scored."""
+    cfg = _config(config, overrides)  # before the imports: a bad config fails at once
     from revthink.evaluate.stage import run
+    from revthink.report.stage import results_table
 
-    typer.echo(run(_config(config, overrides)))
+    out = run(cfg)
+    Console().print(results_table([cfg.run_dir]))
+    typer.echo(out)
 
 
 @app.command()
@@ -88,9 +111,10 @@ def run_all(
     overrides: Overrides = None,
 ) -> None:
     """augment -> train -> evaluate -> report, skipping finished stages."""
+    cfg = _config(config or DEFAULT_CONFIG, overrides)
     from revthink.pipeline import run
 
-    typer.echo(run(_config(config or DEFAULT_CONFIG, overrides)))
+    typer.echo(run(cfg))
 
 
 @app.command()
@@ -104,9 +128,9 @@ def validate(
 
     problems = validate_all(paths or [])
     for problem in problems:
-        console.print(f"[red]✗[/red] {problem}", highlight=False)
+        console.print(Text.assemble(("✗ ", "red"), problem), soft_wrap=True)
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_ERROR)
     console.print("[green]✓[/green] every config and registry entry is valid")
 
 
@@ -128,19 +152,32 @@ def main() -> None:
     """Entry point: errors meant for people are printed as one message, not a traceback."""
     _quiet_libraries()
     try:
-        app(standalone_mode=False)
+        code = app(prog_name="revthink", standalone_mode=False)
     except RevthinkError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False)
-        raise SystemExit(1) from None
-    except typer.Exit as exit_:
-        raise SystemExit(exit_.exit_code) from None
+        _error(str(err))
+        raise SystemExit(EXIT_ERROR) from None
+    except ClickError as err:
+        _usage_error(err)
+        raise SystemExit(getattr(err, "exit_code", EXIT_USAGE)) from None
     except (typer.Abort, KeyboardInterrupt):
         console.print("interrupted")
-        raise SystemExit(130) from None
-    except Exception as err:  # click usage errors
-        import click
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    if isinstance(code, int) and code != 0:  # typer.Exit(code), returned in non-standalone mode
+        raise SystemExit(code)
 
-        if isinstance(err, click.ClickException):
-            err.show()
-            raise SystemExit(err.exit_code) from None
-        raise
+
+def _error(message: str) -> None:
+    """One message on stderr; soft wrap keeps it one line, Text keeps brackets literal."""
+    console.print(Text.assemble(("error: ", "red"), message), soft_wrap=True)
+
+
+def _usage_error(err: Exception) -> None:
+    """The mistake and where help is, on one line; a bare ``revthink`` shows the help itself."""
+    message = err.format_message()  # type: ignore[attr-defined]
+    if type(err).__name__ == "NoArgsIsHelpError":  # typer has printed the help (or it is this)
+        if message.strip():
+            typer.echo(message, err=True)
+        return
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _error(message + hint)

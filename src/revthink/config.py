@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import re
+import sys
 import types
 import typing
 from collections.abc import Sequence
@@ -78,6 +81,12 @@ class TeacherConfig:
     error_rate: float = 0.0  # program backend: share of answers made wrong, to test filters
 
     def __post_init__(self) -> None:
+        # The value is never echoed: a key pasted here by mistake must not reach the terminal.
+        _require(
+            ENV_NAME.fullmatch(self.api_key_env) is not None, "augment.teacher.api_key_env",
+            "the name of an environment variable (letters, digits, _), not the key itself; "
+            "this value looks like a key: export it as e.g. OPENAI_API_KEY and name that",
+        )
         for key in ("concurrency", "batch_size", "context_length", "tensor_parallel_size"):
             _require(getattr(self, key) >= 1, f"augment.teacher.{key}", "an integer >= 1")
         _require(self.max_retries >= 0, "augment.teacher.max_retries", "an integer >= 0")
@@ -106,6 +115,10 @@ class AugmentConfig:
     max_error_share: float = 0.0
 
     def __post_init__(self) -> None:
+        _require(
+            self.data.limit is None or self.data.limit >= 1, "augment.data.limit",
+            "an integer >= 1 (or null for every problem)",
+        )
         _require(self.k >= 1, "augment.k", "an integer >= 1")
         _require(self.max_tokens >= 1, "augment.max_tokens", "an integer >= 1")
         _require(self.temperature >= 0, "augment.temperature", "a number >= 0")
@@ -138,6 +151,8 @@ class TrainConfig:
     lora: LoraSettings = field(default_factory=LoraSettings)
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     step_by_step_alpha: float = 0.5  # weight of Q -> answer in step_by_step
+    # mean: sum_o w_o L_o / sum_o w_o (the paper averages its objectives); sum: sum_o w_o L_o
+    objective_reduction: Literal["mean", "sum"] = "mean"
     loss_on: Literal["completion", "full"] = "completion"  # full: the paper's published code
     template: Literal["chat", "paper"] = "chat"  # paper: plain instruction format
     train_fraction: float = 1.0  # seeded subset of training problems, same for every method
@@ -151,8 +166,6 @@ class TrainConfig:
     max_length: int = 512
     warmup_ratio: float = 0.1  # share of the steps; the lr rises from its first step, never 0
     save_steps: int = 50
-    # mean: sum_o w_o L_o / sum_o w_o (the paper averages its objectives); sum: sum_o w_o L_o
-    objective_reduction: Literal["mean", "sum"] = "mean"
     resume: bool = True
     gradient_checkpointing: bool = False
     report_to: tuple[str, ...] = ()  # e.g. [tensorboard, wandb] when installed
@@ -160,6 +173,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _require(0 < self.train_fraction <= 1, "train.train_fraction", "a number in (0, 1]")
         _require(self.batch_size >= 1, "train.batch_size", "an integer >= 1")
+        _require(self.grad_accum >= 1, "train.grad_accum", "an integer >= 1")
+        _require(self.max_length >= 1, "train.max_length", "an integer >= 1")
+        _require(0 < self.epochs < math.inf, "train.epochs", "a number > 0")
+        _require(0 < self.learning_rate < math.inf, "train.learning_rate", "a number > 0")
         _require(
             0 <= self.validation_fraction < 1, "train.validation_fraction", "a number in [0, 1)"
         )
@@ -185,13 +202,24 @@ class EvaluateConfig:
     bootstrap_samples: int = 1000
     limit: int | None = None  # seeded subset of every benchmark without its own limit
     temperature: float = 0.0  # 0: greedy decoding; sampling is seeded with the run's seed
+    # transformers engine: generate with each LoRA merged into the base (restored afterwards)
+    merge_lora: bool = True
+    stop_after_answer: bool = True  # end an output once its final-answer sentence is complete
+    threads: int = 0  # CPU threads for generation; 0: the cores other processes leave free
 
     def __post_init__(self) -> None:
+        _require(bool(self.benchmarks), "evaluate.benchmarks", "at least one benchmark")
+        for i, benchmark in enumerate(self.benchmarks):
+            _require(
+                benchmark.limit is None or benchmark.limit >= 1,
+                f"evaluate.benchmarks[{i}].limit", "an integer >= 1 (or null)",
+            )
         _require(self.max_new_tokens >= 1, "evaluate.max_new_tokens", "an integer >= 1")
         _require(self.batch_size >= 1, "evaluate.batch_size", "an integer >= 1")
         _require(self.bootstrap_samples >= 1, "evaluate.bootstrap_samples", "an integer >= 1")
         _require(self.limit is None or self.limit >= 1, "evaluate.limit", "an integer >= 1")
         _require(self.temperature >= 0, "evaluate.temperature", "a number >= 0")
+        _require(self.threads >= 0, "evaluate.threads", "an integer >= 0 (0: the free cores)")
 
 
 @dataclass(frozen=True)
@@ -206,9 +234,27 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
+    def __post_init__(self) -> None:
+        # Every stage writes and deletes under run_dir: the name must not lead out of output_dir.
+        _require(is_plain_name(self.name), "name", f"a folder name, not a path ({PLAIN_NAME})")
+        _require(bool(self.methods), "methods", "at least one method")
+        _require(len(set(self.methods)) == len(self.methods), "methods", "each method once")
+        from revthink.train.methods import trained  # the registry imports this module
+
+        trained(self.methods)
+
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PLAIN_NAME = "no '/' or '\\', not starting with '.'"
+
+
+def is_plain_name(name: str) -> bool:
+    """A name that stays one folder when joined to a path: no separators, not hidden, not ``..``."""
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
 
 
 def _require(ok: bool, key: str, expected: str) -> None:
@@ -224,12 +270,8 @@ def _require(ok: bool, key: str, expected: str) -> None:
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read an experiment YAML and apply ``a.b=c`` overrides."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    raw = read_yaml(path, "config file")
+    raw = {} if raw is None else raw  # an empty file: every default
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     for item in overrides:
@@ -244,10 +286,42 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     *parents, leaf = key.split(".")
     node = raw
     for part in parents:
-        node = node.setdefault(part, {})
+        if node.get(part) is None:  # absent, or an empty section such as "train:" in the YAML
+            node[part] = {}
+        node = node[part]
         if not isinstance(node, dict):
             raise ConfigError(f"override {item!r}: '{part}' is not a section")
-    node[leaf] = yaml.safe_load(value)
+    try:
+        node[leaf] = _parse_yaml(value)
+    except ConfigError as err:
+        raise ConfigError(f"override {item!r}: the value is {err}") from None
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML data of ``path`` (a byte-order mark is allowed); ConfigError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; expected a {what} (.yaml)") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.start}); re-save the file as UTF-8"
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the {what} ({err.strerror})") from None
+    try:
+        return _parse_yaml(text)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _parse_yaml(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as err:  # ValueError: an impossible date such as 2024-13-01
+        raise ConfigError(f"not valid YAML ({' '.join(str(err).split())})") from None
 
 
 def build(cls: type, data: Any, *, source: str = "<config>", prefix: str = "") -> Any:
@@ -256,7 +330,7 @@ def build(cls: type, data: Any, *, source: str = "<config>", prefix: str = "") -
         raise ConfigError(f"{source}: key '{prefix or cls.__name__}' must be a mapping")
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - fields)
+    unknown = sorted(set(data) - fields, key=str)
     if unknown:
         where = f"{prefix}." if prefix else ""
         raise ConfigError(
@@ -305,7 +379,11 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
         return {str(k): _coerce(args[1], v, source, f"{key}.{k}") for k, v in value.items()}
     if tp is Any:
         return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+    if tp is float and isinstance(value, str) and _EXPONENT.fullmatch(value):
+        value = float(value)
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not abs(value) <= sys.float_info.max:  # NaN, inf, or an int too large for a float
+            _type_error(source, key, "a finite number", value)
         return float(value)
     if tp is bool and not isinstance(value, bool):
         _type_error(source, key, "true or false", value)
@@ -314,6 +392,10 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
     if not isinstance(value, tp):
         _type_error(source, key, _describe(tp), value)
     return value
+
+
+# YAML 1.1 reads 2e-4 (no dot) as a string; as a number is what anyone writing it means.
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _describe(tp: Any) -> str:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from revthink.config import ExperimentConfig, load_config
+from revthink.config import ExperimentConfig, load_config, read_yaml
 from revthink.data.registry import get_spec, load_registry_file
 from revthink.data.spec import REGISTRY_DIR, parse_spec
-from revthink.errors import RevthinkError
+from revthink.errors import ConfigError, RevthinkError
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
@@ -40,7 +38,8 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    return [f for p in paths for f in (_yaml_files(p) if p.is_dir() else [p])]
+    """Folders become their YAML files; one without any stays, to be reported as not a config."""
+    return [f for p in paths for f in ((_yaml_files(p) or [p]) if p.is_dir() else [p])]
 
 
 def _is_dataset_yaml(path: Path) -> bool:
@@ -48,8 +47,8 @@ def _is_dataset_yaml(path: Path) -> bool:
     if path.parent.resolve() == REGISTRY_DIR:
         return True
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raw = read_yaml(path, "YAML file")
+    except ConfigError:
         return False  # reported by the config check, with its reason
     return isinstance(raw, dict) and "answer_type" in raw
 
@@ -69,6 +68,16 @@ def _check_config(path: Path) -> list[str]:
     except RevthinkError as err:
         return [str(err)]
     return [f"{path}: {problem}" for problem in _dataset_references(config)]
+
+
+def check_references(config: ExperimentConfig, source: Path) -> None:
+    """Raise ConfigError when a dataset the config names is unknown or lacks the split.
+
+    Run before any stage, so a typo in a benchmark fails in a second, not after training.
+    """
+    problems = _dataset_references(config)
+    if problems:
+        raise ConfigError("; ".join(f"{source}: {problem}" for problem in problems))
 
 
 def _dataset_references(config: ExperimentConfig) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from revthink.answers.numbers import parse_number
 from revthink.errors import DataError
 from revthink.records import AnswerType, Problem
 
@@ -325,6 +326,10 @@ def fields(data: dict[str, Any], row_id: str, ctx: Context) -> Problem:
     else:
         answer = text(data, mapping["answer"])
         answer = answer.lower() if answer_type == "label" else answer
+    if answer_type == "number" and parse_number(answer) is None:
+        field_name = mapping["answer"]
+        raise DataError(f"field '{field_name}': expected a number (dataset answer_type "
+                        f"'number'), got {answer!r}")
     problem_id = text(data, mapping["id"]) if "id" in mapping else row_id
     reference = text(data, mapping["reference"]) if "reference" in mapping else ""
     return _problem(ctx, problem_id, text(data, mapping["question"]), answer, answer_type,

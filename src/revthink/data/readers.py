@@ -7,6 +7,7 @@ objects, a mapping id -> object as in TabMWP, or a BIG-bench task with ``example
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -46,6 +47,9 @@ def _read_text(path: Path) -> str:
         raise DataError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, expected a data file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the file ({err.strerror})") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # as spreadsheet programs write CSV
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:

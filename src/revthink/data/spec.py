@@ -16,9 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
-
-from revthink.config import build
+from revthink.config import PLAIN_NAME, build, is_plain_name, read_yaml
 from revthink.errors import ConfigError
 
 SpecAnswerType = Literal["number", "math", "choice", "yes_no", "label", "mixed"]
@@ -90,6 +88,12 @@ class DatasetSpec:
     origin: str = ""  # set by parse_spec, not a YAML key
 
     def __post_init__(self) -> None:
+        # Evaluation writes under evaluate/<method>/<name>[-<split>]: both must stay one folder.
+        if not is_plain_name(self.name):
+            raise ConfigError(f"key 'name': {self.name!r} is not a folder name ({PLAIN_NAME})")
+        bad = [split for split in self.split_names if not is_plain_name(split)]
+        if bad:
+            raise ConfigError(f"split {bad[0]!r}: not a folder name ({PLAIN_NAME})")
         if self.hub is None and self.local is None:
             raise ConfigError("expected at least one of the keys 'hub' and 'local'")
         pooled = any(s is not None and s.pool for s in (self.hub, self.local))
@@ -129,12 +133,7 @@ REGISTRY_DIR = (Path(__file__).parent / "registry").resolve()
 
 def parse_spec(path: Path) -> DatasetSpec:
     """Read one dataset YAML; raises ConfigError naming the file and key at fault."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: dataset file not found") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    raw = read_yaml(path, "dataset file")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     if "origin" in raw:

@@ -8,7 +8,8 @@ pairs such as StrategyQA -> BoolQ are simply more benchmarks), writes
 ``runs/<name>/evaluate/<method>/<benchmark>/``: ``predictions.jsonl`` (prompt, output,
 extracted answers, verdicts; appended a batch at a time), ``scores.json`` and ``manifest.json``
 (last). ``runs/<name>/evaluate/scores.jsonl`` collects the scores of the whole config for the
-report.
+report, and ``comparisons.jsonl`` the paired differences between its methods
+(``revthink.evaluate.paired``).
 
 The student is loaded once; adapters are switched per method. A finished pair whose manifest
 matches (evaluate settings, benchmark problems, method, weights' hash, prompt template, seed)
@@ -32,19 +33,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from revthink.config import BenchmarkConfig, ExperimentConfig, to_dict
 from revthink.data import get_spec, load_problems
-from revthink.errors import DataError, ModelError
+from revthink.errors import DataError, ModelError, RecordError
 from revthink.evaluate.engines import Engine, open_engine
-from revthink.evaluate.scoring import TIMING, add_seconds, judge, rejudge, rescore
+from revthink.evaluate.paired import compare_all
+from revthink.evaluate.scoring import (
+    TIMING,
+    add_seconds,
+    answer_check,
+    judge,
+    rejudge,
+    rescore,
+)
 from revthink.manifest import file_hash, fingerprint, invalidate, is_complete, write_manifest
 from revthink.models import load_tokenizer
-from revthink.prompting import (
-    encode_prompt,
-    question_text,
-    render_prompt,
-    student_messages,
-    template_fingerprint,
-)
+from revthink.prompting import encode_prompt, forward_prompt, template_fingerprint
 from revthink.records import (
+    Comparison,
     Prediction,
     Problem,
     Score,
@@ -61,6 +65,7 @@ console = Console(stderr=True)
 ZERO_SHOT = "zero_shot"
 PREDICTIONS = "predictions.jsonl"
 SCORES = "scores.json"
+COMPARISONS = "comparisons.jsonl"  # beside scores.jsonl: every method against the others
 GENERATION = "generation.json"  # the generation settings the saved predictions were made with
 WEIGHT_FILES = ("*.safetensors", "*.bin", "adapter_config.json", "config.json")
 
@@ -90,7 +95,17 @@ def run(cfg: ExperimentConfig) -> Path:
     finally:
         student.close()
     write_jsonl(out / "scores.jsonl", scores)
+    write_jsonl(out / COMPARISONS, compare_jobs(cfg, jobs))
     return out
+
+
+def compare_jobs(cfg: ExperimentConfig, jobs: Sequence[Job]) -> list[Comparison]:
+    """Paired comparisons of the methods on each benchmark, from the saved predictions."""
+    predictions = {
+        (job.method, job.benchmark): read_jsonl(job.folder / PREDICTIONS, Prediction)
+        for job in jobs
+    }
+    return compare_all(predictions, samples=cfg.evaluate.bootstrap_samples, seed=cfg.seed)
 
 
 def plan(cfg: ExperimentConfig, tokenizer: Any) -> list[Job]:
@@ -186,7 +201,8 @@ def evaluate_job(
     task = progress.add_task(label, total=len(job.problems))
     if is_complete(job.folder, job.expected):
         progress.update(task, completed=len(job.problems), description=f"{label} (done)")
-        return from_json(Score, json.loads((job.folder / SCORES).read_text(encoding="utf-8")))
+        manifest = job.folder / "manifest.json"
+        return from_json(Score, _saved_json(job.folder / SCORES, f"delete {manifest} to rescore"))
     done = resume(job)
     progress.update(task, completed=len(done))
     todo = [p for p in job.problems if p.id not in done]
@@ -202,7 +218,7 @@ def resume(job: Job) -> set[str]:
     path, stamp = job.folder / PREDICTIONS, job.folder / GENERATION
     invalidate(job.folder)
     job.folder.mkdir(parents=True, exist_ok=True)
-    same = stamp.is_file() and json.loads(stamp.read_text()) == json.loads(
+    same = stamp.is_file() and _saved_json(stamp, "delete it to predict again") == json.loads(
         json.dumps(job.generation)
     )
     wanted = {p.id for p in job.problems}
@@ -224,12 +240,9 @@ def predict(
 ) -> None:
     """Generate answers for ``todo``, appending each batch's predictions as it ends."""
     template = cfg.train.template
-    prompts = [
-        render_prompt(tokenizer, student_messages(question_text(p), p.answer_type), template)
-        for p in todo
-    ]
+    prompts = [forward_prompt(tokenizer, p, template) for p in todo]  # training's, exactly
     ids = [encode_prompt(tokenizer, prompt, template) for prompt in prompts]
-    for batch in engine.generate(ids):
+    for batch in engine.generate(ids, [answer_check(p) for p in todo]):
         predictions = [
             judge(todo[i], g.text, method=job.method, prompt=prompts[i], tokens=g.tokens)
             for i, g in zip(batch.indices, batch.generations, strict=True)
@@ -266,6 +279,17 @@ def _problems(cfg: ExperimentConfig, benchmark: BenchmarkConfig) -> tuple[Proble
             f"benchmark {benchmark.dataset!r}: split {benchmark.split!r} has no problems"
         )
     return tuple(problems)
+
+
+def _saved_json(path: Path, fix: str) -> Any:
+    """A JSON object this stage wrote; RecordError naming the file when a crash or edit broke it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RecordError(f"{path}: unreadable ({err}); {fix}") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path}: expected a JSON object, got {type(data).__name__}; {fix}")
+    return data
 
 
 def _digest(problems: Sequence[Problem]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ from typing import Any
 import yaml
 
 from revthink.errors import DataError, RecordError
-from revthink.records import AugmentedExample, Score, from_json, iter_jsonl, read_jsonl
+from revthink.records import (
+    AugmentedExample,
+    Comparison,
+    Score,
+    from_json,
+    iter_jsonl,
+    read_jsonl,
+)
 
 SAMPLE_SIZE = 3
 
@@ -27,6 +35,7 @@ class Run:
 
     path: Path
     scores: tuple[Score, ...] = ()
+    comparisons: tuple[Comparison, ...] = ()  # paired differences between the run's methods
     losses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # method -> rows
     funnel: dict[str, Any] | None = None
     ledger: dict[str, Any] | None = None
@@ -45,11 +54,15 @@ def load_run(path: Path, sample_size: int = SAMPLE_SIZE, seed: int = 0) -> Run:
         raise DataError(f"{path}: run folder not found")
     notes: list[str] = []
     scores = read_scores(path / "evaluate", notes)
+    comparisons = read_comparisons(path / "evaluate")
     losses = read_losses(path / "train", notes)
     funnel = _read_json(path / "augment" / "funnel.json", "augmentation funnel", notes)
     ledger = _read_json(path / "augment" / "ledger.json", "teacher ledger", notes)
     samples = read_samples(path / "augment" / "records.jsonl", sample_size, seed, notes)
-    return Run(path, scores, losses, funnel, ledger, samples, read_fractions(path), tuple(notes))
+    return Run(
+        path, scores, comparisons, losses, funnel, ledger, samples, read_fractions(path, notes),
+        tuple(notes),
+    )
 
 
 def read_scores(folder: Path, notes: list[str]) -> tuple[Score, ...]:
@@ -63,21 +76,42 @@ def read_scores(folder: Path, notes: list[str]) -> tuple[Score, ...]:
     return tuple(_score(f) for f in files)
 
 
+def read_comparisons(folder: Path) -> tuple[Comparison, ...]:
+    """The paired comparisons of the last evaluation (none before paired statistics existed)."""
+    path = folder / "comparisons.jsonl"
+    return tuple(read_jsonl(path, Comparison)) if path.is_file() else ()
+
+
 def read_losses(folder: Path, notes: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Per trained method, the rows of its ``losses.jsonl`` (a torn last line is skipped)."""
+    """Per trained method, the rows of its ``losses.jsonl``."""
     found = {}
     for path in sorted(folder.glob("*/losses.jsonl")):
-        rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+        rows = _loss_rows(path, notes)
         if rows:
             found[path.parent.name] = rows
     if not found:
         notes.append(f"no training losses in {folder}: loss curves skipped")
     return found
+
+
+def _loss_rows(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+    """The logged steps of one file; a torn last line (a killed run) is skipped, others noted."""
+    text = _read_text(path, "loss curve", notes)
+    if text is None:
+        return []
+    rows, bad = [], 0
+    for line in filter(str.strip, text.split("\n")[:-1]):  # [-1]: "" or a torn line
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict) and isinstance(row.get("step"), int | float):
+            rows.append(row)
+        else:
+            bad += 1
+    if bad:
+        notes.append(f"{path}: {bad} line(s) skipped, not a JSON object with a 'step'")
+    return rows
 
 
 def read_samples(
@@ -91,27 +125,43 @@ def read_samples(
     return tuple(random.Random(seed).sample(records, min(size, len(records))))
 
 
-def read_fractions(path: Path) -> dict[str, float]:
+def read_fractions(path: Path, notes: list[str]) -> dict[str, float]:
     """``train.train_fraction`` per trained method, from its resolved ``config.yaml``.
 
     Falls back to the run's ``config.json`` (written by ``revthink run``) for every method.
     """
     fractions = {}
     for config in sorted((path / "train").glob("*/config.yaml")):
-        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        fractions[config.parent.name] = float(data.get("train", {}).get("train_fraction", 1.0))
+        fraction = _train_fraction(config, _read_mapping(config, yaml.safe_load, notes), notes)
+        if fraction is not None:
+            fractions[config.parent.name] = fraction
     overall = path / "config.json"
     if not fractions and overall.is_file():
-        data = json.loads(overall.read_text(encoding="utf-8"))
-        fraction = float(data.get("train", {}).get("train_fraction", 1.0))
-        fractions = {m: fraction for m in data.get("methods", []) if m != "zero_shot"}
+        data = _read_mapping(overall, json.loads, notes)
+        fraction = _train_fraction(overall, data, notes)
+        methods = data.get("methods") if data is not None else None
+        if fraction is not None and isinstance(methods, list):
+            fractions = {m: fraction for m in methods if isinstance(m, str) and m != "zero_shot"}
     return fractions
+
+
+def _train_fraction(path: Path, data: dict[str, Any] | None, notes: list[str]) -> float | None:
+    if data is None:
+        return None
+    train = data.get("train", {})
+    value = train.get("train_fraction", 1.0) if isinstance(train, dict) else train
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        notes.append(f"{path}: key 'train.train_fraction' is not a number; data fraction skipped")
+        return None
+    return float(value)
 
 
 def _score(path: Path) -> Score:
     try:
         return from_json(Score, json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, RecordError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RecordError(f"{path}: unreadable ({err}); rerun `revthink evaluate`") from None
+    except RecordError as err:
         raise RecordError(f"{path}: {err}") from None
 
 
@@ -119,8 +169,32 @@ def _read_json(path: Path, what: str, notes: list[str]) -> dict[str, Any] | None
     if not path.is_file():
         notes.append(f"no {what} at {path}")
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        notes.append(f"{path}: unreadable JSON ({err.msg}), {what} skipped")
+    return _read_mapping(path, json.loads, notes, what)
+
+
+def _read_mapping(
+    path: Path, parse: Callable[[str], Any], notes: list[str], what: str = "file"
+) -> dict[str, Any] | None:
+    """The mapping ``parse`` finds in ``path``; None, and a note saying why, when there is none."""
+    text = _read_text(path, what, notes)
+    if text is None:
         return None
+    try:
+        data = parse(text)
+    except (ValueError, yaml.YAMLError) as err:  # json.JSONDecodeError is a ValueError
+        notes.append(f"{path}: unreadable ({' '.join(str(err).split())}), {what} skipped")
+        return None
+    if not isinstance(data, dict):
+        notes.append(f"{path}: expected a mapping, got {type(data).__name__}; {what} skipped")
+        return None
+    return data
+
+
+def _read_text(path: Path, what: str, notes: list[str]) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        notes.append(f"{path}: not UTF-8 text (byte {err.start}), {what} skipped")
+    except OSError as err:
+        notes.append(f"{path}: cannot be read ({err.strerror}), {what} skipped")
+    return None
