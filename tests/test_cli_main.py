@@ -107,3 +107,11 @@ def test_the_installed_console_script(tmp_path, bad_config):
     invalid = subprocess.run([script, "validate", bad_config], capture_output=True, text=True)
     assert invalid.returncode == 1 and "train.batch_size" in invalid.stderr
     assert "Traceback" not in usage.stderr + invalid.stderr
+
+
+def test_report_into_a_file_is_an_error(monkeypatch, capsys, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "taken").write_text("x", encoding="utf-8")
+    code, _, err = cli(monkeypatch, capsys, "report", str(tmp_path / "run"), "--out",
+                       str(tmp_path / "taken"))
+    assert code == 1 and f"{tmp_path / 'taken'}: is a file" in err

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from revthink.errors import DataError
 from revthink.report import plots
 from revthink.report.collect import Run, load_run, read_scores
 from revthink.report.render import Plot, Sample, Section, Text, render_html, render_markdown
@@ -42,6 +43,8 @@ def run(run_dirs: list[Path], out: Path | None = None) -> Path:
     """Write the report of ``run_dirs``; returns the path of ``report.html``."""
     runs = [load_run(Path(d)) for d in run_dirs]
     out = out or Path(run_dirs[0]) / "report"
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: is a file; the report needs a folder (--out)")
     out.mkdir(parents=True, exist_ok=True)
     title = "RevThink report: " + ", ".join(r.name for r in runs)
     sections = build_sections(runs)
