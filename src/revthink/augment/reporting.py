@@ -57,6 +57,8 @@ class Funnel:
         data = asdict(self)
         data["dropped"] = dict(sorted(self.dropped.items()))
         data["bad_answers"] = dict(sorted(self.bad_answers.items()))
+        if self.failure is None:  # a finished stage has nothing to say here
+            del data["failure"]
         return data
 
 
