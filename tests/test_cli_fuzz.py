@@ -27,7 +27,7 @@ from revthink.cli import main
 from revthink.config import ExperimentConfig
 
 FUZZ = settings(
-    max_examples=60, deadline=None, derandomize=True, database=None,
+    max_examples=100, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 STAGES = ("augment", "train", "evaluate")
