@@ -119,3 +119,27 @@ def test_a_file_that_is_not_gguf_is_a_load_error(tmp_path):
     fake.write_bytes(b"not a model")
     with pytest.raises(RevthinkError, match=r"cannot load .*model\.gguf"):
         LlamaProcess(LlamaSettings(model_path=str(fake), n_ctx=64))
+
+
+@pytest.mark.slow
+def test_batches_smaller_than_the_requests_keep_order_and_report_each():
+    cfg = TeacherConfig(
+        backend="llamacpp", model="smollm2-135m", context_length=128, batch_size=2
+    )
+    built = LlamaCppTeacher(cfg, n_threads=1)
+    try:
+        requests = [
+            ask("Say yes.", max_tokens=3),
+            ask("word " * 200, max_tokens=4),  # longer than its sequence's context
+            ask("Name a fruit.", max_tokens=5, n=3, temperature=0.8, seed=1),
+            ask("Say no.", max_tokens=3),
+        ]
+        seen = []
+        results = built.generate(requests, on_result=lambda i, r: seen.append(i))
+        assert seen == [0, 1, 2, 3]
+        assert results[1].error and "context_length=128" in results[1].error
+        assert [len(r.texts) for r in results] == [1, 0, 3, 1]
+        assert all(r.completion_tokens <= 5 * len(r.texts) for r in results)
+        assert results[2].texts == built.generate(requests[2:3])[0].texts  # seeded: repeats
+    finally:
+        built.close()

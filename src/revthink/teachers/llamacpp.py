@@ -1,11 +1,12 @@
 """Teacher backend running a GGUF model with ``llama_cpp.Llama`` in a child process.
 
 llama.cpp generates one sequence about five times faster than transformers on CPU, which makes
-it the quick local teacher on machines without a GPU. It completes one chat at a time: ``n``
-samples are ``n`` calls with seeds ``seed, seed + 1, ...`` (so samples differ yet a run
-repeats), except that a greedy request (temperature 0) is answered once and repeated. The
-model runs in a child process (see ``llamacpp_process``), so a crash of the native code is
-reported as an error and the augmentation cache keeps every finished call.
+it the quick local teacher on machines without a GPU. ``teacher.batch_size`` requests are
+decoded together, one token of each per step (``llamacpp_batch``); ``n`` samples are ``n``
+sequences seeded ``seed, seed + 1, ...`` (so samples differ yet a run repeats), except that a
+greedy request (temperature 0) is decoded once and repeated. The model runs in a child process
+(see ``llamacpp_process``), so a crash of the native code is reported as an error and the
+augmentation cache keeps every finished call.
 ``llama-cpp-python`` is an optional extra, imported only when this backend is built.
 """
 
@@ -44,22 +45,28 @@ class LlamaCppTeacher:
         self.name = f"llamacpp:{cfg.model}" + (f":{cfg.gguf_file}" if cfg.gguf_file else "")
         # One thread count for both phases: llama.cpp otherwise reads prompts with every core,
         # which stalls badly when the cores are shared.
+        self.batch_size = cfg.batch_size
         settings = LlamaSettings(
             model_path=str(path), n_ctx=cfg.context_length, n_threads=n_threads,
-            repack=cfg.llamacpp_repack,
+            repack=cfg.llamacpp_repack, sequences=cfg.batch_size,
         )
-        self.llama: LlamaProcess | None = LlamaProcess(settings, engine="teacher backend 'llamacpp'")
+        self.llama: LlamaProcess | None = LlamaProcess(
+            settings, engine="teacher backend 'llamacpp'"
+        )
 
     def generate(
         self, requests: Sequence[GenerationRequest], on_result: ResultCallback | None = None
     ) -> list[GenerationResult]:
-        """Complete the requests one after another, reporting each as it finishes."""
+        """Decode ``batch_size`` requests together, reporting each as its batch finishes."""
         results = []
-        for index, request in enumerate(requests):
-            result = self._complete(request)
-            results.append(result)
-            if on_result is not None:
-                on_result(index, result)
+        for start in range(0, len(requests), self.batch_size):
+            chunk = requests[start:start + self.batch_size]
+            answers = self.llama.generate([_plain(request) for request in chunk])
+            for offset, answer in enumerate(answers):
+                result = self._result(answer)
+                results.append(result)
+                if on_result is not None:
+                    on_result(start + offset, result)
         return results
 
     def close(self) -> None:
@@ -68,29 +75,22 @@ class LlamaCppTeacher:
             self.llama.close()
             self.llama = None
 
-    def _complete(self, request: GenerationRequest) -> GenerationResult:
-        calls = request.n if request.temperature > 0 else 1
-        try:
-            outputs = [self._call(request, i) for i in range(calls)]
-        except ValueError as err:  # mostly a prompt that does not fit the context window
+    def _result(self, answer: dict[str, Any]) -> GenerationResult:
+        if "error" in answer:
             return GenerationResult(
-                error=f"llama.cpp rejected the request (a prompt plus max_tokens longer than "
-                f"teacher.context_length={self.context_length}?): {err}"
+                error=f"llama.cpp rejected the request: {answer['error']} "
+                f"(teacher.context_length={self.context_length})"
             )
-        choices = [out["choices"][0] for out in outputs]
-        repeat = request.n // calls
         return GenerationResult(
-            texts=tuple(c["message"]["content"] or "" for c in choices) * repeat,
-            finish_reasons=tuple(c["finish_reason"] or "stop" for c in choices) * repeat,
-            prompt_tokens=outputs[0]["usage"]["prompt_tokens"],
-            completion_tokens=sum(out["usage"]["completion_tokens"] for out in outputs),
+            texts=tuple(answer["texts"]), finish_reasons=tuple(answer["finish_reasons"]),
+            prompt_tokens=answer["prompt_tokens"], completion_tokens=answer["completion_tokens"],
         )
 
-    def _call(self, request: GenerationRequest, sample: int) -> dict[str, Any]:
-        return self.llama.chat(
-            messages=chat_dicts(request.messages),
-            temperature=request.temperature,
-            max_tokens=request.max_tokens,
-            seed=None if request.seed is None else request.seed + sample,
-            stop=list(request.stop) or None,
-        )
+
+def _plain(request: GenerationRequest) -> dict[str, Any]:
+    """The request as plain data for the model's process."""
+    return {
+        "messages": chat_dicts(request.messages), "n": request.n,
+        "temperature": request.temperature, "max_tokens": request.max_tokens,
+        "seed": request.seed, "stop": list(request.stop),
+    }

@@ -21,13 +21,14 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from revthink.errors import RevthinkError
+from revthink.teachers.llamacpp_batch import BatchDecoder
 
 CPUINFO = Path("/proc/cpuinfo")
 
@@ -45,6 +46,7 @@ class LlamaSettings:
     n_threads: int | None = None
     seed: int | None = None
     repack: bool | None = None  # llama.cpp extra buffer types; None: off on AMX CPUs only
+    sequences: int = 1  # sequences decoded together by ``generate``, each with n_ctx tokens
 
 
 def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
@@ -92,29 +94,34 @@ class LlamaProcess:
 
     def chat(self, **kwargs: Any) -> dict[str, Any]:
         """One chat completion; ValueError for a request llama.cpp rejects. Thread-safe."""
+        return self._ask("chat", kwargs)
+
+    def _ask(self, command: str, payload: Any) -> Any:
         with self._lock:
             if self._crash is not None:
                 raise self._crash
             if self._process is None:
                 raise RevthinkError(f"{self.engine}: the model was closed")
             try:
-                self._conn.send(("chat", kwargs))
+                self._conn.send((command, payload))
             except (BrokenPipeError, ConnectionResetError, OSError):
                 raise self._crashed("generating") from None
-            kind, payload = self._receive("generating")
+            kind, answer = self._receive("generating")
         if kind == "error":
-            raise ValueError(payload)
-        return payload
+            raise ValueError(answer)
+        return answer
+
+    def generate(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Requests decoded together (see ``llamacpp_batch``); answers in order. Thread-safe."""
+        return self._ask("generate", requests)
 
     def close(self) -> None:
         """Ask the child to exit (after the request in progress); kill it if it does not."""
         with self._lock:
             if self._process is None:
                 return
-            try:
+            with suppress(BrokenPipeError, ConnectionResetError, OSError):
                 self._conn.send(("close", None))
-            except (BrokenPipeError, ConnectionResetError, OSError):
-                pass
             self._process.join(timeout=10)
             if self._process.is_alive():
                 self._process.kill()
@@ -162,31 +169,42 @@ def serve(conn: Connection, settings: LlamaSettings, repack: bool) -> None:
     except Exception as err:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", f"{type(err).__name__}: {err}"))
         return
+    decoder = BatchDecoder(llama, context_per_sequence=settings.n_ctx)
     conn.send(("ready", bool(llama.model_params.use_extra_bufts)))
     while True:
         try:
-            command, kwargs = conn.recv()
+            command, payload = conn.recv()
         except EOFError:  # the parent is gone
             break
         if command == "close":
             break
-        # Forget the previous call's KV cache: reusing a shared prefix changes the logits in
-        # the last bits, so the same seeded request would sample differently depending on the
-        # request before it. Re-reading the prompt is cheap next to generating.
-        llama.reset()
         try:
-            conn.send(("ok", llama.create_chat_completion(**kwargs)))
+            conn.send(("ok", _answer(llama, decoder, command, payload)))
         except ValueError as err:
             conn.send(("error", str(err)))
+    decoder.close()
     llama.close()
+
+
+def _answer(llama: Any, decoder: BatchDecoder, command: str, payload: Any) -> Any:
+    if command == "generate":
+        return decoder.generate(payload)
+    # Forget the previous call's KV cache: reusing a shared prefix changes the logits in the
+    # last bits, so the same seeded request would sample differently depending on the request
+    # before it. Re-reading the prompt is cheap next to generating.
+    llama.reset()
+    return llama.create_chat_completion(**payload)
 
 
 def _load(settings: LlamaSettings, repack: bool) -> Any:
     import llama_cpp
 
-    with _model_params(llama_cpp, use_extra_bufts=repack):
+    with (
+        _defaults(llama_cpp, "llama_model_default_params", use_extra_bufts=repack),
+        _defaults(llama_cpp, "llama_context_default_params", n_seq_max=settings.sequences),
+    ):
         return llama_cpp.Llama(
-            model_path=settings.model_path, n_ctx=settings.n_ctx,
+            model_path=settings.model_path, n_ctx=settings.n_ctx * settings.sequences,
             n_threads=settings.n_threads, n_threads_batch=settings.n_threads,
             seed=llama_cpp.LLAMA_DEFAULT_SEED if settings.seed is None else settings.seed,
             verbose=False,
@@ -194,23 +212,24 @@ def _load(settings: LlamaSettings, repack: bool) -> Any:
 
 
 @contextmanager
-def _model_params(llama_cpp: Any, *, use_extra_bufts: bool) -> Any:
-    """Load with ``use_extra_bufts`` set: ``Llama()`` has no keyword for it (0.3.36).
+def _defaults(llama_cpp: Any, function: str, **fields: Any) -> Any:
+    """Load with params ``Llama()`` has no keyword for (``use_extra_bufts``, ``n_seq_max``).
 
-    ``Llama.__init__`` starts from ``llama_model_default_params()``; inside this block (in the
-    child, which loads one model and has no other threads) that function returns params with
-    the field set.
+    ``Llama.__init__`` starts from ``llama_model_default_params()`` and
+    ``llama_context_default_params()``; inside this block (in the child, which loads one model
+    and has no other threads) the named function returns params with ``fields`` set.
     """
     module = llama_cpp.llama.llama_cpp
-    original = module.llama_model_default_params
+    original = getattr(module, function)
 
     def params() -> Any:
         made = original()
-        made.use_extra_bufts = use_extra_bufts
+        for name, value in fields.items():
+            setattr(made, name, value)
         return made
 
-    module.llama_model_default_params = params
+    setattr(module, function, params)
     try:
         yield
     finally:
-        module.llama_model_default_params = original
+        setattr(module, function, original)
