@@ -1,6 +1,11 @@
 """Training throughput and memory: revthink's trainer (method ``skd``) vs TRL's SFTTrainer.
 
     python benchmarks/train_vs_trl.py [--steps 20] [--batch-size 4] [--max-length 384]
+    python benchmarks/train_vs_trl.py --sides revthink:float32 revthink:bfloat16   # bf16 gain
+
+A side is ``tool[:dtype]`` (tool ``revthink`` or ``trl``; dtype as ``student.dtype``, default
+``--dtype``); the ratios printed are first side / second side, so the second form measures
+what bf16 brings to revthink's own training on this machine.
 
 Both sides get the same student (SmolLM2-135M-Instruct by default, loaded by
 ``revthink.models``), the same GSM8K problems with their reference solutions as the forward
@@ -19,7 +24,7 @@ Measures, each trainer in a fresh subprocess so that neither inherits the other'
   peak RSS      the subprocess's peak resident set size (``resource.getrusage`` ru_maxrss),
                 model load included, which is the same for both; on CUDA also peak allocated.
 The sides alternate for ``--rounds`` rounds; each side's best round is reported, then the
-revthink/TRL ratios.
+ratios.
 """
 
 from __future__ import annotations
@@ -149,26 +154,29 @@ def child(args: argparse.Namespace) -> None:
 
 
 def parent(args: argparse.Namespace) -> None:
-    rounds: dict[str, list[dict[str, Any]]] = {"revthink": [], "trl": []}
+    sides = [side if ":" in side else f"{side}:{args.dtype}" for side in args.sides]
+    rounds: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     for _ in range(args.rounds):
         for side in rounds:
             rounds[side].append(_measure(side))
     best = {side: max(runs, key=lambda r: r["tokens_per_s"]) for side, runs in rounds.items()}
-    print(f"{'':9} {'tokens':>7} {'wall s':>7} {'tokens/s':>9} {'tokens/CPU s':>13} "
+    width = max(map(len, best))
+    print(f"{'':{width}} {'tokens':>7} {'wall s':>7} {'tokens/s':>9} {'tokens/CPU s':>13} "
           f"{'peak RSS MiB':>13}  loss first -> last")
     for side, r in best.items():
-        print(f"{side:9} {r['tokens']:7d} {r['seconds']:7.1f} {r['tokens_per_s']:9.1f} "
+        print(f"{side:{width}} {r['tokens']:7d} {r['seconds']:7.1f} {r['tokens_per_s']:9.1f} "
               f"{r['tokens_per_cpu_s']:13.1f} {r['peak_rss_mib']:13.0f}  "
               f"{r['losses'][0]:.3f} -> {r['losses'][1]:.3f}")
-    ours, theirs = best["revthink"], best["trl"]
-    print("ratio revthink/trl: "
+    (first, ours), (second, theirs) = list(best.items())[:2]
+    print(f"ratio {first} / {second}: "
           f"tokens/s {ours['tokens_per_s'] / theirs['tokens_per_s']:.2f}, "
           f"tokens/CPU s {ours['tokens_per_cpu_s'] / theirs['tokens_per_cpu_s']:.2f}, "
           f"peak RSS {ours['peak_rss_mib'] / theirs['peak_rss_mib']:.2f}")
 
 
 def _measure(side: str) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--side", side, *sys.argv[1:]]
+    tool, dtype = side.split(":", 1)
+    cmd = [sys.executable, __file__, *sys.argv[1:], "--side", tool, "--dtype", dtype]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
@@ -185,6 +193,8 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per side")
+    parser.add_argument("--sides", nargs=2, default=["revthink", "trl"],
+                        help="the two sides compared, each tool[:dtype]")
     parser.add_argument("--side", choices=["revthink", "trl"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     (child if args.side else parent)(args)

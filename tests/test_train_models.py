@@ -1,4 +1,4 @@
-"""Student loading: models that ship their own code need an explicit opt-in."""
+"""Student loading: remote code needs an explicit opt-in; dtype auto follows the hardware."""
 
 from __future__ import annotations
 

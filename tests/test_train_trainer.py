@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from revthink.config import LoraSettings, ModelConfig, TrainConfig
 from revthink.errors import ConfigError
-from revthink.train import trainer
+from revthink.models import load_tokenizer
+from revthink.records import AugmentedExample, Problem
+from revthink.train import methods, trainer
+from revthink.train.collator import Encoder, encode_units
 from revthink.train.trainer import StepLine, combine, lr_factor, step_line
 
 LOSSES = {
@@ -52,6 +58,23 @@ def test_cosine_halves_midway_and_constant_has_no_warmup():
     assert lr_factor("cosine", 4, warmup=4, total=40) == pytest.approx(1.0)
     assert lr_factor("constant", 0, warmup=4, total=40) == 1.0
     assert lr_factor("linear", 0, warmup=0, total=10) == 1.0
+
+
+def test_the_trainer_takes_its_first_step_above_lr_zero(tmp_path):
+    args = trainer.training_arguments(
+        TrainConfig(learning_rate=1e-3, warmup_ratio=0.1, lr_scheduler="cosine"), seed=0,
+        output_dir=tmp_path, validate=False,
+    )
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=args.learning_rate)
+    owner = SimpleNamespace(lr_scheduler=None, optimizer=optimizer, args=args)
+    schedule = trainer.ObjectiveTrainer.create_scheduler(owner, 40)
+    lrs = []
+    for _ in range(40):
+        lrs.append(optimizer.param_groups[0]["lr"])  # the lr the next optimizer step uses
+        optimizer.step()
+        schedule.step()
+    assert lrs[:5] == pytest.approx([2e-4, 4e-4, 6e-4, 8e-4, 1e-3])
+    assert lrs[-1] == pytest.approx(1e-3 * lr_factor("cosine", 39, warmup=4, total=40))
 
 
 def test_step_line_reads_like_a_sentence_not_a_dict():
@@ -127,3 +150,62 @@ def test_lora_on_every_linear_layer_keeps_fp32_adapters_over_bf16_weights():
     frozen = [p for p in model.parameters() if not p.requires_grad]
     assert {p.dtype for p in frozen} == {torch.bfloat16}
     assert not math.isnan(sum(p.float().sum().item() for p in trainable))
+
+
+def _records(n: int) -> list[AugmentedExample]:
+    return [
+        AugmentedExample(
+            Problem(f"p{i}", "synthetic", f"Ana has {i} pens and buys 2 more. How many pens?",
+                    str(i + 2), "number"),
+            forward_reasoning=f"{i} + 2 = {i + 2}. The answer is {i + 2}.",
+            backward_question="", backward_reasoning="",
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def tiny_student(tmp_path_factory) -> Path:
+    """A two-layer llama with SmolLM2's vocabulary: bf16 is emulated (slow) on CPUs without
+    AMX/AVX512-BF16, so the precision path is tested on a model small enough for any CPU."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny")
+    tokenizer = load_tokenizer(ModelConfig())
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_bf16_training_computes_under_autocast_and_saves_fp32_adapters(
+    tiny_student, tmp_path, monkeypatch
+):
+    from transformers import LlamaForCausalLM
+
+    seen = []
+    forward = LlamaForCausalLM.forward
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(LlamaForCausalLM, "forward", spy)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = TrainConfig(
+        student=ModelConfig(path=str(tiny_student), dtype="bfloat16"),
+        lora=LoraSettings(rank=2, alpha=4), max_steps=2, batch_size=2, save_steps=100,
+    )
+    tokenizer = load_tokenizer(ModelConfig())
+    rows, _ = encode_units(Encoder(tokenizer), methods.build_units("skd", _records(4)))
+    trainer.fit(cfg, seed=0, weights={"forward": 1.0}, tokenizer=tokenizer, train_rows=rows,
+                eval_rows=[], out_dir=tmp_path, checkpoint=None)
+    assert seen == [torch.bfloat16, torch.bfloat16]
+    adapter = load_file(tmp_path / "adapter_model.safetensors")
+    assert adapter and all(t.dtype == torch.float32 for t in adapter.values())
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "losses.jsonl").open()]
+    assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
