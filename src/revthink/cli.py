@@ -61,9 +61,22 @@ def _root(
 
 
 @app.command()
-def augment(config: ConfigArg, overrides: Overrides = None) -> None:
+def augment(
+    config: ConfigArg,
+    overrides: Overrides = None,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Project calls, tokens, time, cost and kept "
+                           "records from a small sample; write nothing.")
+    ] = False,
+    sample: Annotated[int, typer.Option(help="Problems the estimate augments.")] = 10,
+) -> None:
     """Teacher augmentation: records.jsonl, funnel.json, ledger.json."""
     cfg = _config(config, overrides)  # before the import: a bad config fails at once
+    if estimate:
+        from revthink.augment.estimate import estimate as project
+
+        typer.echo("\n".join(project(cfg, sample).lines()))
+        return
     from revthink.augment.stage import run
 
     typer.echo(run(cfg))

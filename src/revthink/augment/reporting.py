@@ -121,6 +121,7 @@ class Ledger:
     steps: dict[str, Usage] = field(default_factory=dict)
     errors: TeacherErrors = field(default_factory=TeacherErrors)
     wall_time_s: float = 0.0
+    teacher_load_s: float = 0.0  # part of wall_time_s spent starting the teacher
 
     def record(self, request: GenerationRequest, result: GenerationResult, *, cached: bool) -> None:
         usage = self.steps.setdefault(request.purpose, Usage())
@@ -154,6 +155,7 @@ class Ledger:
         return {
             **asdict(total),
             "wall_time_s": round(self.wall_time_s, 3),
+            "teacher_load_s": round(self.teacher_load_s, 3),
             "cost_usd": self.cost(total.prompt_tokens, total.completion_tokens),
             "cost_usd_with_cached": self.cost(
                 total.prompt_tokens + total.cached_prompt_tokens,

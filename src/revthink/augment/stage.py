@@ -60,7 +60,7 @@ def run(cfg: ExperimentConfig) -> Path:
     )
     ledger = Ledger(teacher_cfg.prompt_price_per_mtok, teacher_cfg.completion_price_per_mtok)
     funnel = Funnel(problems_in=len(problems))
-    records = _augment(cfg, out, problems, spec.family, funnel, ledger)
+    records = augment_into(cfg, out, problems, spec.family, funnel, ledger)
     write_manifest(
         out, expected, outputs=(RECORDS, FUNNEL, LEDGER), teacher=records[0].teacher,
         problems=len(problems), records=len(records),
@@ -68,13 +68,15 @@ def run(cfg: ExperimentConfig) -> Path:
     return out
 
 
-def _augment(
+def augment_into(
     cfg: ExperimentConfig, out: Path, problems: list[Problem], family: str, funnel: Funnel,
     ledger: Ledger,
 ) -> list[AugmentedExample]:
-    """The records; records, funnel and ledger are written whether this succeeds or fails."""
+    """The records of ``problems``, augmented under ``out``; records, funnel and ledger are
+    written there whether this succeeds or fails (the estimate runs it in a scratch folder)."""
     started = time.monotonic()
     teacher = create_teacher(cfg.augment.teacher)
+    ledger.teacher_load_s = time.monotonic() - started
     cache = ResultCache(out / CACHE)
     records: list[AugmentedExample] = []
     try:
