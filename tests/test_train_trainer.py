@@ -17,9 +17,10 @@ from revthink.config import LoraSettings, ModelConfig, TrainConfig
 from revthink.errors import ConfigError
 from revthink.models import load_tokenizer
 from revthink.records import AugmentedExample, Problem
-from revthink.train import methods, trainer
+from revthink.train import methods, progress, trainer
 from revthink.train.collator import Encoder, encode_units
-from revthink.train.trainer import StepLine, combine, lr_factor, step_line
+from revthink.train.progress import StepLine, step_line
+from revthink.train.trainer import combine, lr_factor
 
 LOSSES = {
     "forward": torch.tensor(1.2), "backward_question": torch.tensor(0.6),
@@ -103,7 +104,7 @@ def test_step_line_callback_prints_one_line_per_log(monkeypatch):
     stream = io.StringIO()
     callback = StepLine("train/skd", stream)
     clock = iter([100.0, 110.0, 120.0])
-    monkeypatch.setattr(trainer.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     state = SimpleNamespace(global_step=0, max_steps=4, is_world_process_zero=True)
     callback.on_train_begin(None, state, None)
     for step in (1, 2):

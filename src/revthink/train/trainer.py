@@ -5,22 +5,21 @@ The only subclass behaviour is what the RevThink objective needs: a batch is
 loss combines the weighted objective losses (``combine``: their weighted mean by default, as
 the paper averages them) with one forward pass per objective, and each ``L_o`` is logged on its
 own (``loss_forward``, ``loss_backward_question``, ...; ``eval_loss_*`` on the validation slice)
-to every ``report_to`` logger, one readable line a step to stderr (``StepLine``) and one JSON
-row a step to ``losses.jsonl``. The learning-rate schedule is ours too (``lr_factor``): the
-Trainer's warm-up starts at lr 0, which wastes the first step of a short run.
+to every ``report_to`` logger, as one readable line a step to stderr (``progress.StepLine``)
+and as one JSON row a step to ``losses.jsonl``. The learning-rate schedule is ours too
+(``lr_factor``): the Trainer's warm-up starts at lr 0, which wastes the first step of a short
+run.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
-import time
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
@@ -29,6 +28,7 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from revthink.config import TrainConfig
 from revthink.errors import ConfigError
 from revthink.models import load_model, resolve_dtype
+from revthink.train.progress import StepLine
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -123,68 +123,6 @@ class ObjectiveTrainer(Trainer):
             prefix + name: round(self.accelerator.reduce(mean, "mean").item(), 6)
             for name, mean in means.items()
         }
-
-
-def step_line(
-    label: str, step: int, total: int, logs: Mapping[str, float], seconds_per_step: float | None
-) -> str:
-    """One readable progress line of a training or validation log, e.g.
-
-    ``train/revthink step 12/40 | loss 1.2340 | forward 1.1020 backward_question 0.8710 |
-    lr 8.1e-04 | 3.2 s/step | ETA 1m30s`` (one line), or ``... step 40/40 | validation loss
-    1.0100 | forward 0.9000``.
-    """
-    validation = "eval_loss" in logs
-    prefix = "eval_loss" if validation else "loss"
-    parts = [f"{label} step {step}/{total}", f"{'validation ' if validation else ''}loss "
-             f"{logs[prefix]:.4f}"]
-    objectives = [
-        f"{key[len(prefix) + 1:]} {value:.4f}" for key, value in logs.items()
-        if key.startswith(prefix + "_")
-    ]
-    if objectives:
-        parts.append(" ".join(objectives))
-    if not validation:
-        if logs.get("learning_rate") is not None:
-            parts.append(f"lr {logs['learning_rate']:.1e}")
-        if seconds_per_step is not None:
-            parts.append(f"{seconds_per_step:.1f} s/step")
-            parts.append(f"ETA {_duration(seconds_per_step * max(0, total - step))}")
-    return " | ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-class StepLine(TrainerCallback):
-    """Prints ``step_line`` for every train and validation log, in place of the raw dicts.
-
-    transformers prints each log as a Python dict (its progress bar is off under the CLI, and
-    in log files and CI a bar is noise anyway); one line a step reads the same in a terminal,
-    a log file or CI output.
-    """
-
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.stream = stream
-        self._start: tuple[float, int] | None = None
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self._start = (time.monotonic(), state.global_step)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs or not ({"loss", "eval_loss"} & set(logs)):
-            return
-        pace = None
-        if self._start is not None and state.global_step > self._start[1]:
-            pace = (time.monotonic() - self._start[0]) / (state.global_step - self._start[1])
-        line = step_line(self.label, state.global_step, state.max_steps, logs, pace)
-        print(line, file=self.stream or sys.stderr, flush=True)
 
 
 class LossLog(TrainerCallback):
