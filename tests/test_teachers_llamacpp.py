@@ -13,7 +13,6 @@ from revthink.teachers.llamacpp_process import (
     LlamaProcess,
     LlamaSettings,
     NativeCrashError,
-    cpu_flags,
     repack_enabled,
 )
 
@@ -87,13 +86,6 @@ def test_repack_setting_reaches_the_loaded_model(repack):
 )
 def test_repack_defaults_off_only_on_amx_cpus(setting, flags, expected):
     assert repack_enabled(setting, frozenset(flags)) is expected
-
-
-def test_cpu_flags_read_from_cpuinfo(tmp_path):
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_int8\n\nprocessor\t: 1\n")
-    assert cpu_flags(cpuinfo) == {"fpu", "avx2", "amx_int8"}
-    assert cpu_flags(tmp_path / "absent") == frozenset()
 
 
 @pytest.mark.slow

@@ -24,13 +24,11 @@ import threading
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from revthink.errors import RevthinkError
+from revthink.models import read_cpu_flags
 from revthink.teachers.llamacpp_batch import BatchDecoder
-
-CPUINFO = Path("/proc/cpuinfo")
 
 
 class NativeCrashError(RevthinkError):
@@ -49,19 +47,6 @@ class LlamaSettings:
     sequences: int = 1  # sequences decoded together by ``generate``, each with n_ctx tokens
 
 
-def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
-    """The flags of the first CPU listed in ``/proc/cpuinfo`` (empty where there is none)."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "flags":
-            return frozenset(value.split())
-    return frozenset()
-
-
 def repack_enabled(repack: bool | None, flags: frozenset[str]) -> bool:
     """Whether llama.cpp may repack weights into its extra buffer types."""
     if repack is not None:
@@ -77,7 +62,7 @@ class LlamaProcess:
         self.engine = engine
         self._crash: NativeCrashError | None = None
         self._lock = threading.Lock()  # one request at a time over the pipe
-        self.repack = repack_enabled(settings.repack, cpu_flags())
+        self.repack = repack_enabled(settings.repack, read_cpu_flags())
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(
