@@ -6,9 +6,11 @@ Runs ``revthink evaluate`` twice in this process, on the same problems (the synt
 test split by default) for ``zero_shot`` and a LoRA-adapted student:
 
 - before: the adapter applied unmerged through peft, batches of 8, each row generated until an
-  end token or the token limit, torch's default number of threads;
+  end token or the token limit, torch's default number of threads (``--before-threads`` sets
+  another, to compare the rest like for like);
 - after: the adapter merged into the weights (and taken out again), batches of 32, each row
-  stopped once its final-answer sentence is complete, threads set to the free cores.
+  stopped once its final-answer sentence is complete and finished rows dropped from the batch,
+  threads set to the free cores.
 
 The adapter is rank 16 on every linear layer, like a trained one, with small random weights so
 that the student still answers sensibly (``--adapter`` takes a trained one instead). Both runs
@@ -68,7 +70,7 @@ def variants(args: argparse.Namespace) -> list[Variant]:
     return [
         Variant("before", EvaluateConfig(
             **common, batch_size=8, merge_lora=False, stop_after_answer=False,
-            threads=torch.get_num_threads(),
+            threads=args.before_threads,
         )),
         Variant("after", EvaluateConfig(**common, batch_size=args.batch_size)),
     ]
@@ -109,6 +111,8 @@ def main() -> None:
     parser.add_argument("--adapter", type=Path, help="a trained LoRA folder (default: random)")
     parser.add_argument("--scale", type=float, default=0.02, help="random adapter's B scale")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--before-threads", type=int, default=torch.get_num_threads(),
+                        help="threads of the old path (default: torch's default, as it had)")
     args = parser.parse_args()
     load_tokenizer(ModelConfig())  # converts and caches the GGUF student before timing
     with tempfile.TemporaryDirectory() as tmp:

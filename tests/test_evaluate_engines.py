@@ -12,6 +12,7 @@ import torch
 
 from revthink.config import EvaluateConfig, ModelConfig
 from revthink.errors import ModelError
+from revthink.evaluate.decoding import greedy_pruned
 from revthink.evaluate.engine_hf import (
     AnswerStop,
     answered_prefix,
@@ -184,3 +185,31 @@ def test_a_merged_adapter_gives_the_peft_outputs_and_restore_puts_every_weight_b
     after = model.state_dict()
     assert after.keys() == before.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_speed_settings_default_to_the_fast_path_and_threads_are_checked():
+    from revthink.errors import ConfigError
+
+    cfg = EvaluateConfig()
+    assert (cfg.merge_lora, cfg.stop_after_answer, cfg.threads, cfg.batch_size) == (
+        True, True, 0, 32
+    )
+    with pytest.raises(ConfigError, match="'evaluate.threads': expected an integer >= 0"):
+        EvaluateConfig(threads=-1)
+
+
+def test_pruned_greedy_decoding_continues_every_row_as_generate_does():
+    from transformers import GenerationConfig
+
+    model = _tiny_model()
+    input_ids = torch.tensor([[0, 0, 5, 9, 13], [3, 7, 11, 2, 6], [0, 0, 0, 4, 8]])
+    mask = (torch.arange(5) >= torch.tensor([[2], [0], [3]])).long()
+    config = GenerationConfig(max_new_tokens=12, do_sample=False, pad_token_id=0,
+                              eos_token_id=None)
+    with torch.no_grad():
+        expected = model.generate(input_ids=input_ids, attention_mask=mask,
+                                  generation_config=config)[:, 5:].tolist()
+        lengths = {0: 3, 1: 12, 2: 6}  # rows 0 and 2 end early and leave the batch
+        pruned = greedy_pruned(model, input_ids, mask, 12, lambda r, ids: len(ids) == lengths[r])
+    assert [len(ids) for ids in pruned] == [3, 12, 6]
+    assert pruned == [expected[row][: lengths[row]] for row in range(3)]

@@ -20,7 +20,7 @@ from revthink.evaluate import engine_hf, stage
 from revthink.manifest import write_manifest
 from revthink.models import load_model, load_tokenizer
 from revthink.prompting import encode_prompt, question_text, render_prompt, student_messages
-from revthink.records import Prediction, Score, from_json, read_jsonl
+from revthink.records import Comparison, Prediction, Score, from_json, read_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _config(root: Path, methods=("zero_shot", "lora_test")) -> ExperimentConfig:
+def _config(root: Path, methods=("zero_shot", "skd")) -> ExperimentConfig:
     return ExperimentConfig(
         name="evalrun", output_dir=str(root), methods=methods,
         evaluate=EvaluateConfig(
@@ -67,9 +67,9 @@ class Calls:
         self.sizes: list[int] = []
         original = engine_hf.HFEngine.generate
 
-        def counting(engine, prompts):
+        def counting(engine, prompts, checks=None):
             self.sizes.append(len(prompts))
-            return original(engine, prompts)
+            return original(engine, prompts, checks)
 
         monkeypatch.setattr(engine_hf.HFEngine, "generate", counting)
 
@@ -83,7 +83,7 @@ def tokenizer():
 def evaluated(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     cfg = _config(root)
-    _make_adapter(cfg.run_dir / "train" / "lora_test")
+    _make_adapter(cfg.run_dir / "train" / "skd")
     with pytest.MonkeyPatch.context() as monkeypatch:
         calls = Calls(monkeypatch)
         out = stage.run(cfg)
@@ -109,8 +109,31 @@ def test_every_artifact_is_written(evaluated):
         assert 0 < score.mean_generated_tokens <= 12 and score.tokens_per_second > 0
     summary = read_jsonl(out / "scores.jsonl", Score)
     assert [(s.method, s.dataset) for s in summary] == [
-        ("zero_shot", "gsm8k"), ("lora_test", "gsm8k")
+        ("zero_shot", "gsm8k"), ("skd", "gsm8k")
     ]
+
+
+def test_the_methods_are_compared_paired(evaluated):
+    cfg, out, _ = evaluated
+    [comparison] = read_jsonl(out / "comparisons.jsonl", Comparison)
+    assert (comparison.method, comparison.baseline) == ("skd", "zero_shot")
+    assert (comparison.dataset, comparison.n) == ("gsm8k", N)
+    adapted, base = _predictions(cfg, "skd"), _predictions(cfg, "zero_shot")
+    pairs = list(zip(adapted, base, strict=True))
+    assert comparison.wins == sum(a.correct and not b.correct for a, b in pairs)
+    assert comparison.losses == sum(b.correct and not a.correct for a, b in pairs)
+
+
+def test_a_merged_adapter_answers_as_the_unmerged_one(evaluated, tokenizer):
+    cfg = evaluated[0]
+    ids = [encode_prompt(tokenizer, p.prompt, "chat") for p in _predictions(cfg, "skd")]
+    engine = engine_hf.HFEngine(
+        dataclasses.replace(cfg.evaluate, merge_lora=False), cfg.train.student, tokenizer, seed=0
+    )
+    engine.use_weights(cfg.run_dir / "train" / "skd")
+    batches = list(engine.generate(ids))
+    unmerged = {i: g.text for b in batches for i, g in zip(b.indices, b.generations, strict=True)}
+    assert [unmerged[i] for i in range(N)] == [p.output for p in _predictions(cfg, "skd")]
 
 
 def test_prompts_are_rendered_as_in_training(evaluated, tokenizer):
@@ -131,7 +154,7 @@ def test_prompts_are_rendered_as_in_training(evaluated, tokenizer):
 def test_the_adapter_changes_the_answers(evaluated):
     cfg = evaluated[0]
     base = [p.output for p in _predictions(cfg, "zero_shot")]
-    assert base != [p.output for p in _predictions(cfg, "lora_test")]
+    assert base != [p.output for p in _predictions(cfg, "skd")]
 
 
 def test_a_finished_evaluation_is_skipped_without_loading_a_model(evaluated, monkeypatch):
@@ -160,14 +183,15 @@ def test_an_interrupted_evaluation_resumes_with_the_missing_problems(
     assert (folder / "manifest.json").is_file()
 
 
-def test_engine_returns_to_the_untouched_student_after_an_adapter(evaluated, tokenizer):
+def test_engine_returns_to_the_untouched_student_after_a_merged_adapter(evaluated, tokenizer):
     cfg = evaluated[0]
+    assert EvaluateConfig().merge_lora
     engine = engine_hf.HFEngine(
         EvaluateConfig(max_new_tokens=6), cfg.train.student, tokenizer, seed=0
     )
     ids = [encode_prompt(tokenizer, _predictions(cfg, "zero_shot")[0].prompt, "chat")]
     base = next(engine.generate(ids)).generations
-    engine.use_weights(cfg.run_dir / "train" / "lora_test")
+    engine.use_weights(cfg.run_dir / "train" / "skd")
     adapted = next(engine.generate(ids)).generations
     engine.use_weights(None)
     assert next(engine.generate(ids)).generations == base != adapted
@@ -181,7 +205,7 @@ def test_a_method_without_trained_weights_is_named(tmp_path, tokenizer):
 
 def test_new_scoring_or_a_smaller_subset_is_rescored_without_a_model(evaluated, monkeypatch):
     cfg, out, _ = evaluated
-    kept = _predictions(cfg, "lora_test")
+    kept = _predictions(cfg, "skd")
     smaller = dataclasses.replace(cfg, evaluate=dataclasses.replace(
         cfg.evaluate, benchmarks=(BenchmarkConfig(dataset="gsm8k", limit=N - 1),),
         bootstrap_samples=50,
@@ -191,4 +215,4 @@ def test_new_scoring_or_a_smaller_subset_is_rescored_without_a_model(evaluated, 
     summary = read_jsonl(stage.run(smaller) / "scores.jsonl", Score)
     assert [s.n for s in summary] == [N - 1, N - 1]
     subset = {p.id for p in load_problems("gsm8k", "test", limit=N - 1, seed=cfg.seed)}
-    assert _predictions(cfg, "lora_test") == [p for p in kept if p.problem_id in subset]
+    assert _predictions(cfg, "skd") == [p for p in kept if p.problem_id in subset]

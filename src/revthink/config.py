@@ -198,13 +198,13 @@ class EvaluateConfig:
     benchmarks: tuple[BenchmarkConfig, ...] = (BenchmarkConfig(dataset="gsm8k"),)
     engine: Literal["transformers", "vllm"] = "transformers"
     max_new_tokens: int = 512
-    batch_size: int = 8
+    batch_size: int = 32  # prompts per generate call, sorted by length
     bootstrap_samples: int = 1000
     limit: int | None = None  # seeded subset of every benchmark without its own limit
     temperature: float = 0.0  # 0: greedy decoding; sampling is seeded with the run's seed
     # transformers engine: generate with each LoRA merged into the base (restored afterwards)
     merge_lora: bool = True
-    stop_after_answer: bool = True  # end an output once its final-answer sentence is complete
+    stop_after_answer: bool = True  # end an output (and free its batch row) after its answer
     threads: int = 0  # CPU threads for generation; 0: the cores other processes leave free
 
     def __post_init__(self) -> None:

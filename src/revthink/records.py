@@ -116,11 +116,38 @@ class Score:
     extraction_failure_rate: float
     mean_generated_tokens: float = 0.0
     tokens_per_second: float = 0.0
+    question_rate: float = 0.0  # share of outputs that ask a question instead of answering
     extra: dict[str, float] = field(default_factory=dict)
 
 
-Record = Problem | AugmentedExample | Prediction | Score
-R = TypeVar("R", Problem, AugmentedExample, Prediction, Score)
+@dataclass(frozen=True)
+class Comparison:
+    """``method`` against ``baseline`` on the same problems of one benchmark (paired).
+
+    ``difference`` is accuracy(method) - accuracy(baseline) with its 95% paired-bootstrap
+    interval; ``wins``/``losses`` count problems only the method / only the baseline solved, and
+    ``p_value`` is the exact McNemar test on those discordant pairs.
+    """
+
+    method: str
+    baseline: str
+    dataset: str
+    n: int
+    difference: float
+    ci_low: float
+    ci_high: float
+    wins: int
+    losses: int
+    p_value: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when the interval lies wholly above or below 0: a difference, not noise."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+Record = Problem | AugmentedExample | Prediction | Score | Comparison
+R = TypeVar("R", Problem, AugmentedExample, Prediction, Score, Comparison)
 
 
 def to_json(record: Record) -> dict[str, Any]:

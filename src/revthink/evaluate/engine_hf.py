@@ -1,10 +1,12 @@
 """Evaluation with transformers: batched generation on CPU or one GPU.
 
 Prompts are sorted by length and cut into batches of ``evaluate.batch_size`` so that left
-padding wastes little; ``generate`` keeps its KV cache and stops each row at an end token
-(EOS or the chat template's end of turn) or, with ``evaluate.stop_after_answer``, as soon as
-its final-answer sentence is complete (a looping student would otherwise run to the token limit
-after answering). The text after that sentence is dropped.
+padding wastes little; each row stops at an end token (EOS or the chat template's end of turn)
+or, with ``evaluate.stop_after_answer``, as soon as its final-answer sentence is complete (a
+looping student would otherwise run to the token limit after answering; the text after that
+sentence is dropped). Greedy decoding then runs in ``decoding.greedy_pruned``, which also takes
+each finished row out of the batch and its KV cache, so a batch costs what its rows generate;
+sampling, and greedy decoding without the answer stop, use ``model.generate``.
 
 A LoRA adapter is merged into the student's weights for generation (``evaluate.merge_lora``):
 one matrix product per layer instead of three. The weights it changes are copied first and put
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revthink.config import EvaluateConfig, ModelConfig
+from revthink.evaluate.decoding import greedy_pruned
 from revthink.evaluate.engines import (
     AnswerCheck,
     Batch,
@@ -102,18 +105,20 @@ class AnswerStop:
     def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
         import torch
 
-        newest = input_ids[:, -1].tolist()
-        for row, token in enumerate(newest):
-            if self.texts[row] is not None or token not in self.spaced:
-                continue
-            ids = input_ids[row, self.start :].tolist()
-            head = answered_prefix(
-                self.tokenizer.decode(ids, skip_special_tokens=True), self.checks[row]
-            )
-            if head is not None:
-                self.texts[row], self.generated[row] = head, len(ids)
-        done = [text is not None for text in self.texts]
+        done = [self.check(row, ids[self.start :]) for row, ids in enumerate(input_ids.tolist())]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    def check(self, row: int, ids: list[int]) -> bool:
+        """True once ``row``'s answer sentence is complete in its new tokens ``ids``."""
+        if self.texts[row] is not None:
+            return True
+        if not ids or ids[-1] not in self.spaced:
+            return False
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        head = answered_prefix(text, self.checks[row])
+        if head is not None:
+            self.texts[row], self.generated[row] = head, len(ids)
+        return head is not None
 
 
 def spaced_tokens(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
@@ -221,17 +226,26 @@ class HFEngine:
             {"input_ids": prompts}, padding=True, return_tensors="pt"
         ).to(self.model.device)
         start = encoded["input_ids"].shape[1]
+        end_ids = set(self.end_ids)
         stop = None
         if checks is not None and self.cfg.stop_after_answer:
             stop = AnswerStop(self.tokenizer, start, checks, self.spaced)
-        criteria = StoppingCriteriaList([stop] if stop is not None else [])
         with torch.inference_mode():
-            output = self.model.generate(
-                **encoded, generation_config=self._generation_config(), stopping_criteria=criteria
-            )
-        end_ids = set(self.end_ids)
+            if stop is not None and self.cfg.temperature == 0:
+                rows = greedy_pruned(
+                    self.model, encoded["input_ids"], encoded["attention_mask"],
+                    self.cfg.max_new_tokens,
+                    lambda row, ids: ids[-1] in end_ids or stop.check(row, ids),
+                )
+            else:
+                criteria = StoppingCriteriaList([stop] if stop is not None else [])
+                output = self.model.generate(
+                    **encoded, generation_config=self._generation_config(),
+                    stopping_criteria=criteria,
+                )
+                rows = output[:, start:].tolist()
         generations = []
-        for row, ids in enumerate(output[:, start:].tolist()):
+        for row, ids in enumerate(rows):
             kept, count = cut_at_end(ids, end_ids)
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             stopped = stop.generated[row] if stop is not None else None

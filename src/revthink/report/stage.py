@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.table import Table
+from rich.console import Group
 
 from revthink.errors import DataError
 from revthink.report import plots
-from revthink.report.collect import Run, load_run, read_scores
+from revthink.report.collect import Run, load_run, read_comparisons, read_scores
 from revthink.report.render import Plot, Sample, Section, Text, render_html, render_markdown
 from revthink.report.tables import (
     Grid,
@@ -27,15 +27,24 @@ from revthink.report.tables import (
     arrange,
     details_grid,
     key_values,
+    paired_grid,
     results_grid,
     to_rich,
     to_text,
 )
 
 TERMINAL_TITLE = "accuracy (%) [95% interval]"
+PAIRED_TITLE = "paired differences (points) [95% paired-bootstrap interval], McNemar p"
 TABLE_NOTE = (
-    "Strict accuracy in percent with its 95% bootstrap interval; the best method of each "
-    "benchmark is in bold."
+    "Strict accuracy in percent with its 95% bootstrap interval. A method is in bold only where "
+    "its paired 95% interval against every other method of the benchmark excludes 0."
+)
+PAIRED_NOTE = (
+    "Every method answered the same problems, so methods are compared paired: the difference "
+    "in accuracy (percentage points) to zero_shot and to skd, with its 95% paired-bootstrap "
+    "interval (problems resampled, seeded) and the exact McNemar p-value. 'no final answer': "
+    "outputs without the final-answer sentence; 'asks a question': outputs that end with a "
+    "question instead of an answer."
 )
 
 
@@ -56,33 +65,46 @@ def run(run_dirs: list[Path], out: Path | None = None) -> Path:
     return html_path
 
 
-def results_table(run_dirs: Sequence[Path]) -> Table:
-    """The accuracy table for the terminal (what `revthink run` prints at the end)."""
-    return to_rich(_terminal_grid(run_dirs), title=TERMINAL_TITLE)
+def results_table(run_dirs: Sequence[Path]) -> Group:
+    """The accuracy and paired tables for the terminal (what `revthink run` prints at the end)."""
+    accuracy, paired = _terminal_grids(run_dirs)
+    return Group(to_rich(accuracy, title=TERMINAL_TITLE), to_rich(paired, title=PAIRED_TITLE))
 
 
 def results_text(run_dirs: Sequence[Path]) -> str:
-    """The same table as plain text, for logs and notes."""
-    return to_text(_terminal_grid(run_dirs), title=TERMINAL_TITLE)
+    """The same tables as plain text, for logs and notes."""
+    accuracy, paired = _terminal_grids(run_dirs)
+    return to_text(accuracy, title=TERMINAL_TITLE) + to_text(paired, title=PAIRED_TITLE)
 
 
-def _terminal_grid(run_dirs: Sequence[Path]) -> Grid:
-    runs = [(Path(d).name, read_scores(Path(d) / "evaluate", [])) for d in run_dirs]
-    return results_grid(combined_results(runs))
+def _terminal_grids(run_dirs: Sequence[Path]) -> tuple[Grid, Grid]:
+    runs = [
+        (Path(d).name, read_scores(Path(d) / "evaluate", []),
+         read_comparisons(Path(d) / "evaluate"))
+        for d in run_dirs
+    ]
+    results = combined_results(runs)
+    return results_grid(results), paired_grid(results)
 
 
-def combined_results(runs: Sequence[tuple[str, Sequence]]) -> Results:
-    """Scores of all runs in one table; rows are ``run/method`` when there are several runs."""
+def combined_results(runs: Sequence[tuple[str, Sequence, Sequence]]) -> Results:
+    """Scores and comparisons of all runs in one table; rows are ``run/method`` when there are
+    several runs, and only methods of the same run are compared."""
     several = len(runs) > 1
-    return arrange([
-        (f"{name}/{score.method}" if several else score.method, score)
-        for name, scores in runs for score in scores
-    ])
+
+    def label(name: str, method: str) -> str:
+        return f"{name}/{method}" if several else method
+
+    return arrange(
+        [(label(name, score.method), score) for name, scores, _ in runs for score in scores],
+        [(label(name, c.method), label(name, c.baseline), c) for name, _, pairs in runs
+         for c in pairs],
+    )
 
 
 def build_sections(runs: list[Run]) -> list[Section]:
     """Every section of the report, in reading order."""
-    results = combined_results([(r.name, r.scores) for r in runs])
+    results = combined_results([(r.name, r.scores, r.comparisons) for r in runs])
     sections = [results_section(results)]
     fraction = fraction_section(runs)
     if fraction is not None:
@@ -104,9 +126,10 @@ def results_section(results: Results) -> Section:
         return Section("Results", (Text("No evaluation results yet: run `revthink evaluate`."),))
     chart = Plot("accuracy.png", "Accuracy per benchmark and method (95% intervals)",
                  plots.accuracy_chart(results))
-    return Section(
-        "Results", (Text(TABLE_NOTE), results_grid(results), chart, details_grid(results))
-    )
+    return Section("Results", (
+        Text(TABLE_NOTE), results_grid(results), chart, Text(PAIRED_NOTE), paired_grid(results),
+        details_grid(results),
+    ))
 
 
 def fraction_section(runs: list[Run]) -> Section | None:
