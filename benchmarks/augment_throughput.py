@@ -40,7 +40,7 @@ from revthink.data import load_problems
 from revthink.teachers.base import GenerationRequest, GenerationResult, ResultCallback, chat_dicts
 from revthink.teachers.openai_compat import OpenAICompatTeacher
 
-SERVER = Path(__file__).resolve().parents[1] / "tests" / "support" / "openai_server.py"
+TESTS = Path(__file__).resolve().parents[1] / "tests"  # holds the `support` package
 
 
 class RecordingTeacher:
@@ -102,8 +102,9 @@ def start_server(threads: int) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     child = subprocess.Popen(
-        [sys.executable, str(SERVER), "--port", str(port), "--threads", str(threads)],
-        stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "support.openai_server", "--port", str(port),
+         "--threads", str(threads)],
+        stdout=subprocess.PIPE, text=True, cwd=TESTS,
     )
     assert child.stdout is not None
     child.stdout.readline()  # "serving ... on URL": the model is loaded

@@ -15,7 +15,7 @@ In tests::
     with OpenAIServer(api_key="k", latency_s=0.2) as server:
         ...server.url, server.stats.max_in_flight...
 
-As a benchmark target: ``python tests/support/openai_server.py --port 8000``.
+As a benchmark target, from ``tests/``: ``python -m support.openai_server --port 8000``.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from revthink.teachers.llamacpp_process import LlamaProcess, LlamaSettings, NativeCrashError
+from support.http_thread import BackgroundHTTPServer
 
 FAULT_KINDS = ("429", "500", "timeout", "garbage", "no_choices")
 
@@ -50,7 +51,7 @@ class ServerStats:
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request
 
 
-class OpenAIServer:
+class OpenAIServer(BackgroundHTTPServer):
     """The server; a context manager that starts it on 127.0.0.1 and stops it on exit.
 
     Args:
@@ -95,29 +96,11 @@ class OpenAIServer:
         self._lock = threading.Lock()  # guards stats, draws and the script
         self._model_lock = threading.Lock()  # one generation at a time, like a single slot
         self._llama = _load_llama(n_threads, n_ctx)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.app = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> OpenAIServer:
-        self._thread.start()
-        return self
+        super().__init__(_Handler, port)
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        super().__exit__(*exc)
         self._llama.close()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI entry)."""
-        self._httpd.serve_forever()
 
     def draw_fault(self) -> str | None:
         """The fault for the next request (None: answer normally), counted in the stats."""

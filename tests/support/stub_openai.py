@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.http_thread import BackgroundHTTPServer
 
 Reply = Callable[[dict[str, Any], str], tuple[int, bytes]]  # (body, Authorization) -> answer
 
@@ -35,31 +37,14 @@ def error(status: int, message: str) -> tuple[int, bytes]:
     return status, json.dumps({"error": {"message": message}}).encode()
 
 
-class StubServer:
+class StubServer(BackgroundHTTPServer):
     """Serves ``reply`` on 127.0.0.1 (``port`` 0: any free port) while the context is open."""
 
     def __init__(self, reply: Reply, port: int = 0) -> None:
         self.reply = reply
         self.requests = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.stub = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> StubServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        super().__init__(_Handler, port)
 
     def answer(self, body: dict[str, Any], auth: str) -> tuple[int, bytes]:
         with self._lock:
@@ -75,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        stub: StubServer = self.server.stub  # type: ignore[attr-defined]
+        stub: StubServer = self.server.app  # type: ignore[attr-defined]
         status, data = stub.answer(body, self.headers.get("Authorization") or "")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

@@ -20,9 +20,7 @@ from pathlib import Path
 
 from revthink.augment.reporting import Funnel, Ledger
 from revthink.config import ExperimentConfig
-from revthink.data import get_spec, load_problems
 from revthink.errors import ConfigError
-from revthink.teachers import program
 
 Z95 = 1.959964
 
@@ -70,23 +68,18 @@ class Estimate:
 
 def estimate(cfg: ExperimentConfig, sample: int) -> Estimate:
     """Augment a seeded sample of ``sample`` problems in a temporary folder and measure it."""
-    from revthink.augment.stage import AugmentFailed, augment_into
+    from revthink.augment.stage import AugmentFailed, augment_into, stage_problems
 
     if sample < 1:
         raise ConfigError(f"--sample {sample}: expected an integer >= 1")
-    data, teacher_cfg = cfg.augment.data, cfg.augment.teacher
-    spec = get_spec(data.dataset)
-    if teacher_cfg.backend == "program":
-        program.check_dataset(spec)
-    problems = load_problems(
-        data.dataset, data.split, data_dir=data.data_dir, limit=data.limit, seed=cfg.seed
-    )
+    family, problems = stage_problems(cfg)
+    teacher_cfg = cfg.augment.teacher
     chosen = random.Random(f"estimate:{cfg.seed}").sample(problems, min(sample, len(problems)))
     ledger = Ledger(teacher_cfg.prompt_price_per_mtok, teacher_cfg.completion_price_per_mtok)
     funnel = Funnel(problems_in=len(chosen))
     with tempfile.TemporaryDirectory(prefix="revthink-estimate-") as folder:
         try:
-            records = augment_into(cfg, Path(folder), chosen, spec.family, funnel, ledger)
+            records = augment_into(cfg, Path(folder), chosen, family, funnel, ledger)
         except AugmentFailed:
             if funnel.kept or ledger.errors.counts:  # the teacher failed: nothing to project
                 raise

@@ -51,21 +51,29 @@ def run(cfg: ExperimentConfig) -> Path:
     if is_complete(out, expected):
         return out
     invalidate(out)
-    data, teacher_cfg = cfg.augment.data, cfg.augment.teacher
-    spec = get_spec(data.dataset)
-    if teacher_cfg.backend == "program":
-        program.check_dataset(spec)
-    problems = load_problems(
-        data.dataset, data.split, data_dir=data.data_dir, limit=data.limit, seed=cfg.seed
-    )
+    family, problems = stage_problems(cfg)
+    teacher_cfg = cfg.augment.teacher
     ledger = Ledger(teacher_cfg.prompt_price_per_mtok, teacher_cfg.completion_price_per_mtok)
     funnel = Funnel(problems_in=len(problems))
-    records = augment_into(cfg, out, problems, spec.family, funnel, ledger)
+    records = augment_into(cfg, out, problems, family, funnel, ledger)
     write_manifest(
         out, expected, outputs=(RECORDS, FUNNEL, LEDGER), teacher=records[0].teacher,
         problems=len(problems), records=len(records),
     )
     return out
+
+
+def stage_problems(cfg: ExperimentConfig) -> tuple[str, list[Problem]]:
+    """The dataset's task family and the problems the stage augments; a program teacher is
+    checked against the dataset before any problem is loaded."""
+    data = cfg.augment.data
+    spec = get_spec(data.dataset)
+    if cfg.augment.teacher.backend == "program":
+        program.check_dataset(spec)
+    problems = load_problems(
+        data.dataset, data.split, data_dir=data.data_dir, limit=data.limit, seed=cfg.seed
+    )
+    return spec.family, problems
 
 
 def augment_into(
