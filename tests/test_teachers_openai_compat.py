@@ -112,9 +112,11 @@ def test_injected_faults_are_retried_to_the_same_answers():
     batch = requests(8, seed=0)  # greedy: the answers do not depend on which call succeeds
     with serve() as url:
         clean = teacher(url).generate(batch)
-    server = OpenAIServer(fault_rate=0.3, seed=0, script=FAULT_KINDS, delay_s=2.0)
+    # The client waits long enough for 4 queued generations (about 0.7 s each on one core),
+    # and a "timeout" fault answers later still.
+    server = OpenAIServer(fault_rate=0.3, seed=0, script=FAULT_KINDS, delay_s=6.0)
     with server:
-        faulty = teacher(server.url, timeout_s=1.5, concurrency=4).generate(batch)
+        faulty = teacher(server.url, timeout_s=4.0, concurrency=4).generate(batch)
     assert [r.error for r in faulty] == [None] * len(batch)
     assert [r.texts for r in faulty] == [r.texts for r in clean]
     assert set(server.stats.faults) == set(FAULT_KINDS)

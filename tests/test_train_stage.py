@@ -87,7 +87,7 @@ def rows(path: Path, split: str = "train") -> list[dict]:
 def test_one_config_trains_three_methods_on_the_same_subset(tmp_path, capfd):
     path = make_config(
         tmp_path, "three", ["zero_shot", "skd", "step_by_step", "revthink"],
-        extra=(long_record(),), max_steps=6, train_fraction=0.75, save_steps=100,
+        extra=(long_record(),), max_steps=4, train_fraction=0.75, save_steps=100,
     )
     cfg = load_config(path)
     train_set, _ = stage.split(
@@ -108,9 +108,9 @@ def test_one_config_trains_three_methods_on_the_same_subset(tmp_path, capfd):
         dropped = summary["length"]["train"]
         assert dropped["dropped_problem_ids"] == ["add-long"]
         assert dropped["cut_by_objective"] == {"forward": 1}  # the other objectives fit
-        assert summary["rows"] == 12 and summary["steps"] == 6
+        assert summary["rows"] == 12 and summary["steps"] == 4
         assert yaml.safe_load((folder / "config.yaml").read_text())["methods"] == [method]
-        assert [r["step"] for r in rows(folder / "losses.jsonl")] == [1, 2, 3, 4, 5, 6]
+        assert [r["step"] for r in rows(folder / "losses.jsonl")] == [1, 2, 3, 4]
     assert set(rows(out / "step_by_step" / "losses.jsonl")[0]) >= {"loss_forward", "loss_answer"}
 
     log = rows(out / "revthink" / "losses.jsonl")
@@ -125,7 +125,7 @@ def test_one_config_trains_three_methods_on_the_same_subset(tmp_path, capfd):
 
     printed = capfd.readouterr().err
     assert "train/revthink: 1 of 13 rows dropped, longer than max_length=192" in printed
-    assert re.search(r"^train/revthink step 6/6 \| loss \d\.\d{4} \| forward ", printed, re.M)
+    assert re.search(r"^train/revthink step 4/4 \| loss \d\.\d{4} \| forward ", printed, re.M)
     assert "{'loss'" not in printed
 
     adapter = out / "skd" / "adapter_model.safetensors"

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from revthink.teachers.llamacpp_process import LlamaProcess, LlamaSettings, NativeCrashError
+from revthink.errors import RevthinkError
+from revthink.teachers.llamacpp_process import LlamaProcess, LlamaSettings
 from support.http_thread import BackgroundHTTPServer
 
 FAULT_KINDS = ("429", "500", "timeout", "garbage", "no_choices")
@@ -229,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             try:
                 self._send(200, app.complete(body))
-            except NativeCrashError as err:
+            except RevthinkError as err:  # the model crashed, or closed as the server stops
                 self._send(500, _error(str(err), "server_error"))
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None):
