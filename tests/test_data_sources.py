@@ -21,6 +21,14 @@ def _dataset(tmp_path: Path, answer_type: str, local: str, extra: str = "") -> s
     return str(path)
 
 
+def _qa_dataset(tmp_path: Path, answer_type: str, file: str) -> str:
+    """A user dataset whose test split is ``file`` with columns ``q`` (question), ``a``."""
+    return _dataset(
+        tmp_path, answer_type,
+        f"  format: fields\n  splits: {{test: {file}}}\n  fields: {{question: q, answer: a}}\n",
+    )
+
+
 def _jsonl(path: Path, rows: list) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -55,12 +63,10 @@ def test_json_list_of_yes_no_and_number_records(tmp_path):
     (tmp_path / "yn.json").write_text(
         json.dumps([{"q": "Up?", "a": True}, {"q": "Down?", "a": "False"}]), encoding="utf-8"
     )
-    spec = _dataset(tmp_path, "yes_no", "  format: fields\n  splits: {test: yn.json}\n"
-                    "  fields: {question: q, answer: a}\n")
+    spec = _qa_dataset(tmp_path, "yes_no", "yn.json")
     assert [p.answer for p in load_problems(spec, "test")] == ["yes", "no"]
     (tmp_path / "n.csv").write_text("q,a\n2+2?,4\n", encoding="utf-8")
-    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: n.csv}\n"
-                    "  fields: {question: q, answer: a}\n")
+    spec = _qa_dataset(tmp_path, "number", "n.csv")
     assert load_problems(spec, "test")[0].answer == "4"
 
 
@@ -137,8 +143,7 @@ def test_duplicate_ids(tmp_path):
 
 
 def test_missing_file_of_a_user_dataset(tmp_path):
-    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: absent.jsonl}\n"
-                    "  fields: {question: q, answer: a}\n")
+    spec = _qa_dataset(tmp_path, "number", "absent.jsonl")
     with pytest.raises(DataError, match=r"split 'test': .*absent.jsonl: file not found"):
         load_problems(spec, "test")
 
@@ -162,8 +167,7 @@ def test_generic_answer_not_among_options(tmp_path):
 
 def test_csv_row_missing_a_column(tmp_path):
     (tmp_path / "m.csv").write_text("q,a\nfine?,1\nshort\n", encoding="utf-8")
-    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: m.csv}\n"
-                    "  fields: {question: q, answer: a}\n")
+    spec = _qa_dataset(tmp_path, "number", "m.csv")
     with pytest.raises(DataError, match=r"m.csv:3: missing field 'a'"):
         load_problems(spec, "test")
 
@@ -207,8 +211,7 @@ def test_arc_query_record_with_gold_out_of_range():
 def test_csv_jsonl_and_json_with_a_byte_order_mark(tmp_path):
     bom = "\ufeff"
     (tmp_path / "bom.csv").write_text(f"{bom}q,a\n2+2?,4\n", encoding="utf-8")
-    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: bom.csv}\n"
-                    "  fields: {question: q, answer: a}\n")
+    spec = _qa_dataset(tmp_path, "number", "bom.csv")
     assert load_problems(spec, "test")[0].answer == "4"
     rows = (("bom.jsonl", '{"q": "1+1?", "a": 2}\n'), ("bom.json", '[{"q": "1+1?", "a": 2}]'))
     for name, text in rows:
@@ -253,7 +256,6 @@ def test_a_dataset_yaml_that_is_a_folder(tmp_path):
 
 def test_a_number_dataset_rejects_an_answer_that_is_not_a_number(tmp_path):
     (tmp_path / "n.csv").write_text("q,a\n2+2?,4\nWhat colour?,blue\n", encoding="utf-8")
-    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: n.csv}\n"
-                    "  fields: {question: q, answer: a}\n")
+    spec = _qa_dataset(tmp_path, "number", "n.csv")
     with pytest.raises(DataError, match=r"n.csv:3: field 'a': expected a number .*'blue'"):
         load_problems(spec, "test")

@@ -95,7 +95,6 @@ class OpenAIServer(BackgroundHTTPServer):
         self.stats = ServerStats()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # guards stats, draws and the script
-        self._model_lock = threading.Lock()  # one generation at a time, like a single slot
         self._llama = _load_llama(n_threads, n_ctx)
         super().__init__(_Handler, port)
 
@@ -134,14 +133,14 @@ class OpenAIServer(BackgroundHTTPServer):
         choices, prompt_tokens, completion_tokens = [], 0, 0
         for i in range(count):
             seed = body.get("seed")
-            with self._model_lock:  # the process forgets its KV cache: same request, same answer
-                out = self._llama.chat(
-                    messages=body["messages"],
-                    temperature=float(body.get("temperature", 1.0)),
-                    max_tokens=int(body.get("max_tokens") or 16),
-                    seed=None if seed is None else int(seed) + i,
-                    stop=body.get("stop") or None,
-                )
+            # one generation at a time, like a single slot; each forgets the KV cache before
+            out = self._llama.chat(
+                messages=body["messages"],
+                temperature=float(body.get("temperature", 1.0)),
+                max_tokens=int(body.get("max_tokens") or 16),
+                seed=None if seed is None else int(seed) + i,
+                stop=body.get("stop") or None,
+            )
             choice = out["choices"][0]
             choices.append({**choice, "index": i})
             prompt_tokens = out["usage"]["prompt_tokens"]

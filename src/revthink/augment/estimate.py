@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from revthink.augment.reporting import Funnel, Ledger
+from revthink.augment.stage import AugmentFailed, augment_into, stage_problems
 from revthink.config import ExperimentConfig
 from revthink.errors import ConfigError
 
@@ -68,8 +69,6 @@ class Estimate:
 
 def estimate(cfg: ExperimentConfig, sample: int) -> Estimate:
     """Augment a seeded sample of ``sample`` problems in a temporary folder and measure it."""
-    from revthink.augment.stage import AugmentFailed, augment_into, stage_problems
-
     if sample < 1:
         raise ConfigError(f"--sample {sample}: expected an integer >= 1")
     family, problems = stage_problems(cfg)

@@ -164,14 +164,14 @@ def serve(conn: Connection, settings: LlamaSettings, repack: bool) -> None:
         if command == "close":
             break
         try:
-            conn.send(("ok", _answer(llama, decoder, command, payload)))
+            conn.send(("ok", _handle(llama, decoder, command, payload)))
         except ValueError as err:
             conn.send(("error", str(err)))
     decoder.close()
     llama.close()
 
 
-def _answer(llama: Any, decoder: BatchDecoder, command: str, payload: Any) -> Any:
+def _handle(llama: Any, decoder: BatchDecoder, command: str, payload: Any) -> Any:
     if command == "generate":
         return decoder.generate(payload)
     # Forget the previous call's KV cache: reusing a shared prefix changes the logits in the
