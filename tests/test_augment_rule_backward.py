@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from revthink.answers import is_correct
 from revthink.augment.rule_backward import mask_number, maskable_numbers
 from revthink.records import Problem
@@ -45,3 +49,41 @@ def test_repeated_numbers_are_not_masked() -> None:
 def test_only_numeric_answers_qualify() -> None:
     assert mask_number(problem("Is 5 more than 3?", "yes", "yes_no"), seed=0) is None
     assert mask_number(problem("How many legs does a spider have?", "8"), seed=0) is None
+
+
+def test_numbers_inside_words_are_neither_masked_nor_counted_as_unique() -> None:
+    assert [m.group() for m in maskable_numbers("COVID19 kept 19 away; 5 came.")] == ["5"]
+    assert [m.group() for m in maskable_numbers("Model X2 costs 40 and Y3 costs 9.")] == [
+        "40", "9",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("She reads from 3:30 to 5:45 and then 12 pages.", ["12"]),
+        ("The shop opens at 9 am and closes at 6 p.m.; 14 people came.", ["14"]),
+        ("Mix flour and water in the ratio 7:11, then add 1/4 of 9 cups.", ["9"]),
+        ("It happened on 2021-05-01 and took 12 days.", ["12"]),
+        ("In 2021 he had 4 cats, worth 2000 dollars.", ["4", "2000"]),
+        ("On March 3, 2019 she got 7 pens.", ["7"]),
+        ("Born 5 May, she has 8 toys.", ["8"]),
+        ("It costs $2021 and 3 more.", ["2021", "3"]),
+    ],
+)
+def test_numbers_of_dates_times_ratios_and_fractions_are_never_masked(
+    text: str, expected: list[str]
+) -> None:
+    assert [m.group() for m in maskable_numbers(text)] == expected
+
+
+def test_a_question_that_already_uses_x_is_not_masked() -> None:
+    assert mask_number(problem("A box is 3 x 4 feet. What is its area?", "12"), seed=0) is None
+
+
+def test_every_candidate_answer_hides_the_same_number() -> None:
+    p = problem("Sam has 4 apples, buys 6 and eats 3. How many now?", "7")
+    rules = [mask_number(dataclasses.replace(p, answer=a), seed=2) for a in ("7", "8", "100")]
+    assert len({r.answer for r in rules if r is not None}) == 1
+    assert [r.question.endswith(f"is {a}. What number does x stand for?")
+            for r, a in zip(rules, ("7", "8", "100"), strict=True) if r is not None] == [True] * 3

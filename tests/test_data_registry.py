@@ -17,19 +17,20 @@ PAPER_DATASETS = {
     "date_understanding", "logical_deduction", "boolq", "anli", "esnli",
 }
 SYNTHETIC = {"synthetic", "synthetic_arithmetic", "synthetic_dates", "synthetic_relations"}
+BACKWARD = {"gsm8k_backward", "synthetic_backward"}
 
 
 def test_registry_holds_exactly_the_yaml_files():
     files = {path.stem for path in REGISTRY_DIR.glob("*.yaml")}
     assert set(registry()) == files
-    assert set(dataset_names()) == PAPER_DATASETS | SYNTHETIC
+    assert set(dataset_names()) == PAPER_DATASETS | SYNTHETIC | BACKWARD
 
 
 def test_every_format_has_a_mapper():
     assert set(FORMATS) - {"synthetic"} == set(MAPPERS)
 
 
-@pytest.mark.parametrize("name", sorted(PAPER_DATASETS | SYNTHETIC))
+@pytest.mark.parametrize("name", sorted(PAPER_DATASETS | SYNTHETIC | BACKWARD))
 def test_every_entry_is_complete(name):
     spec = get_spec(name)
     assert spec.description and spec.license

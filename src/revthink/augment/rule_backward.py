@@ -2,11 +2,18 @@
 
 Given the answer, the hidden number is the one unknown, so the backward question needs no
 teacher call and its answer is known exactly: the backward reasoning is checked with the same
-extractor as the forward one (FOBAR and MetaMath build their backward questions this way).
+extractor as the forward one (FOBAR and MetaMath build their backward questions this way). The
+same rule makes the ``gsm8k_backward`` benchmark and the test-time backward checks of
+``evaluate.decode: forward_backward``.
 
     mask_number(Problem(question="Tom has 5 apples and buys 3. How many...", answer="8"), 0)
-    -> RuleBackward(question="Tom has x apples and buys 3. How many...\\nThe answer to ...",
+    -> RuleBackward(question="Tom has x apples and buys 3. How many...\\nWe know that ...",
                     answer="5")
+
+A number qualifies when it stands on its own (not "COVID19", "3rd"), occurs once in Q (a
+repeated value would stay visible), and is no part of a time, date, ratio, fraction or range
+("3:30", "5 pm", "1/4", "2021-05-01", "March 3", "in 2021"): hiding those asks for something
+the answer does not determine, or reads as nonsense.
 """
 
 from __future__ import annotations
@@ -19,6 +26,23 @@ from revthink.records import Problem
 
 # A number standing on its own: "5", "1,200", "3.5", "$40" (the "$" stays), not "3rd" or "x2".
 _NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
+# Every written number, also inside words, times and dates: what "occurs once" counts.
+_ANY_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+)
+_JOINED_BEFORE = re.compile(r"\d[:/-]$")  # "3:30", "1/4", "2021-05-01", "3-4" (second part)
+_JOINED_AFTER = re.compile(r"^[:/-]\d")  # (first part)
+_CLOCK_AFTER = re.compile(r"^\s*(?:[ap]\.?m\b\.?|o'clock)", re.IGNORECASE)
+_MONTH_BEFORE = re.compile(rf"\b{_MONTH}\s+(?:the\s+)?(?:\d{{1,2}},\s*)?$")
+_MONTH_AFTER = re.compile(rf"^\s+(?:of\s+)?{_MONTH}(?!\w)")
+_YEAR_WORD_BEFORE = re.compile(
+    r"\b(?:in|since|until|till|by|from|to|of|year|during|before|after|between|and)\s+$",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_VARIABLE = re.compile(r"(?<![\w.])x(?!\w)")
 _ASK = "We know that the answer to this question is {answer}. What number does x stand for?"
 
 
@@ -31,18 +55,34 @@ class RuleBackward:
 
 
 def maskable_numbers(question: str) -> list[re.Match[str]]:
-    """Numbers that occur once in ``question``: masking a repeated one would leave it visible."""
-    found = list(_NUMBER.finditer(question))
-    values = [m.group().replace(",", "") for m in found]
-    return [m for m, v in zip(found, values, strict=True) if values.count(v) == 1]
+    """The numbers of ``question`` that may be hidden, in order (see the module docstring)."""
+    written = [m.group().replace(",", "") for m in _ANY_NUMBER.finditer(question)]
+    return [
+        m for m in _NUMBER.finditer(question)
+        if written.count(m.group().replace(",", "")) == 1 and not in_date_or_time(question, m)
+    ]
+
+
+def in_date_or_time(text: str, number: re.Match[str]) -> bool:
+    """True when ``number`` is part of a time, a date, a year, a ratio, a fraction or a range."""
+    before, after = text[: number.start()], text[number.end() :]
+    if _JOINED_BEFORE.search(before) or _JOINED_AFTER.match(after) or _CLOCK_AFTER.match(after):
+        return True
+    if _MONTH_BEFORE.search(before) or _MONTH_AFTER.match(after):
+        return True
+    is_year = _YEAR.fullmatch(number.group()) is not None and not before.endswith("$")
+    return is_year and _YEAR_WORD_BEFORE.search(before) is not None
 
 
 def mask_number(problem: Problem, seed: int) -> RuleBackward | None:
     """The backward question hiding a seeded choice of number; None when Q has none to hide.
 
-    Only problems with a numeric answer qualify: the answer is stated as a number in Q_b.
+    Only problems with a numeric answer qualify: the answer is stated as a number in Q_b. A
+    question that already uses x as a name has no free letter for the unknown and is skipped.
+    The choice depends on the seed and the problem's id, not on the answer, so every candidate
+    answer of one problem hides the same number.
     """
-    if problem.answer_type != "number":
+    if problem.answer_type != "number" or _VARIABLE.search(problem.question):
         return None
     candidates = maskable_numbers(problem.question)
     if not candidates:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import revthink
+from revthink.data.backward import exact_backward_problem, rule_backward_problems
 from revthink.data.hub import hub_rows
 from revthink.data.mappers import MAPPERS, Context
 from revthink.data.readers import RawRow, read_rows
@@ -37,7 +38,8 @@ def load_problems(
     """The problems of ``split``, in source order; ``limit`` keeps a seeded sample of that size.
 
     ``dataset`` is a registry name or the path of a dataset YAML. Raises DataError naming the
-    file, record and field when the source is missing or malformed; nothing is dropped.
+    file, record and field when the source is missing or malformed; nothing is dropped, except
+    by a backward dataset's rule (``revthink.data.backward``), which counts what it leaves out.
     """
     spec = get_spec(dataset)
     if split not in spec.split_names:
@@ -102,7 +104,7 @@ def _load_split(spec: DatasetSpec, split: str, data_dir: str | Path | None) -> l
             pooled = _map_rows(spec, hub, hub_rows(hub, hub.pool or parts(hub.splits, split)))
         except DataError as err:
             raise DataError(f"{err}; local copy: {no_local}" if no_local else str(err)) from None
-        return _select(spec, hub, pooled, split)
+        return _as_backward(spec, _select(spec, hub, pooled, split))
     raise DataError(f"dataset {spec.name!r} split {split!r}: {no_local}")
 
 
@@ -134,7 +136,14 @@ def _read_local(spec: DatasetSpec, split: str, root: Path) -> list[Problem] | No
     problems = _map_rows(spec, spec.local, rows)
     if not problems:
         raise DataError(f"dataset {spec.name!r}: no records in {', '.join(map(str, paths))}")
-    return _select(spec, spec.local, problems, split)
+    return _as_backward(spec, _select(spec, spec.local, problems, split))
+
+
+def _as_backward(spec: DatasetSpec, problems: list[Problem]) -> list[Problem]:
+    """A ``backward`` dataset's rule-made backward questions; other datasets unchanged."""
+    if not spec.backward:
+        return problems
+    return rule_backward_problems(problems, spec.name, spec.split_seed)
 
 
 def _select(
@@ -178,9 +187,12 @@ def _synthetic(spec: DatasetSpec, split: str) -> list[Problem]:
     """Generated problems; the spec's split_seed fixes them, so test sets never drift."""
     assert spec.local is not None and spec.local.family is not None
     try:
-        from revthink.synthetic.generate import generate_problems
+        from revthink.synthetic.generate import generate_items, generate_problems
     except ImportError as err:
         raise DataError(f"dataset {spec.name!r}: no synthetic generators ({err})") from None
+    if spec.backward:
+        items = generate_items(spec.local.family, split, spec.local.sizes[split], spec.split_seed)
+        return [exact_backward_problem(item, spec.name) for item in items]
     generated = generate_problems(
         spec.local.family, split, spec.local.sizes[split], spec.split_seed
     )

@@ -8,6 +8,10 @@ A source (``hub`` or ``local``) maps each split name to one or more parts (Hub s
 files relative to the data folder): ``splits: {train: gsm8k/train.jsonl}``. A source without an
 official split lists its parts under ``pool`` instead; the pooled problems are then divided into
 ``train`` and ``test`` by a seeded split with ``test_fraction`` and ``split_seed``.
+
+``backward: true`` turns every problem into its backward question (``revthink.data.backward``):
+a number of the question hidden by rule for numeric datasets, the generator's exact backward
+question for synthetic ones.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class DatasetSpec:
     local: LocalSource | None = None
     test_fraction: float | None = None  # share of a pooled source that goes to `test`
     split_seed: int = 0  # seed of the pooled split (and of synthetic generators)
+    backward: bool = False  # each problem becomes its backward question (a backward benchmark)
     origin: str = ""  # set by parse_spec, not a YAML key
 
     def __post_init__(self) -> None:
@@ -107,6 +112,13 @@ class DatasetSpec:
             raise ConfigError("key 'answer_type': format 'fields' needs one answer type, not mixed")
         if self.split_seed < 0:
             raise ConfigError("key 'split_seed': expected an integer >= 0")
+        synthetic = self.local is not None and self.local.format == "synthetic"
+        if self.backward and not synthetic and self.answer_type != "number":
+            raise ConfigError(
+                "key 'backward': rule-made backward questions hide a number and state the "
+                f"answer, so they need answer_type 'number' (or a synthetic source), not "
+                f"{self.answer_type!r}"
+            )
 
     @property
     def split_names(self) -> tuple[str, ...]:
