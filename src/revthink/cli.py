@@ -4,6 +4,7 @@
     revthink augment|train|evaluate CONFIG  one stage
     revthink report RUN_DIR [RUN_DIR ...]   report.md + report.html
     revthink data list | show NAME          the dataset registry
+    revthink probe reversal CONFIG          facts learnt one way, asked both ways
     revthink validate [PATH ...]            every shipped config and registry entry, or those
 
 Exit codes: 0 done, 1 an error (a message naming the file and key at fault, or a config that
@@ -27,6 +28,8 @@ from revthink.errors import RevthinkError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Reverse-Enhanced Thinking.")
 app.add_typer(data_app, name="data", help="List and inspect datasets.")
+probe_app = typer.Typer(no_args_is_help=True, add_completion=False)
+app.add_typer(probe_app, name="probe", help="Probe what a student has learnt.")
 console = Console(stderr=True)
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "quickstart.yaml"
@@ -100,6 +103,18 @@ def evaluate(config: ConfigArg, overrides: Overrides = None) -> None:
 
     out = run(cfg)
     Console().print(results_table([cfg.run_dir]))
+    typer.echo(out)
+
+
+@probe_app.command()
+def reversal(config: ConfigArg, overrides: Overrides = None) -> None:
+    """Facts learnt one way, asked both ways; celebrity parents and children per student."""
+    cfg = _config(config, overrides)  # before the imports: a bad config fails at once
+    from revthink.probe.reversal import run
+    from revthink.probe.tables import results_table
+
+    out = run(cfg)
+    Console().print(results_table(out))
     typer.echo(out)
 
 

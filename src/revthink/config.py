@@ -223,6 +223,27 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """`revthink probe reversal`: fictional facts learnt one way, asked both ways."""
+
+    data_dir: str | None = None  # folder holding reversal_curse/; found as data.data_dir is
+    people: int = 4  # fictional people, a seeded sample of the 30 told person -> description
+    facts_per_person: int = 10  # training sentences per person (of 30)
+    tests_per_person: int = 5  # forward and reverse test questions per person (of 10 each)
+    epochs: float = 3.0  # passes over the facts, per fine-tuned variant
+    learning_rate: float = 1e-3
+    batch_size: int = 8  # rows per training step and per scoring batch
+    pairs: int = 100  # celebrity parent/child pairs (a seeded sample) scored per student; 0: none
+
+    def __post_init__(self) -> None:
+        for key in ("people", "facts_per_person", "tests_per_person", "batch_size"):
+            _require(getattr(self, key) >= 1, f"probe.{key}", "an integer >= 1")
+        _require(0 < self.epochs < math.inf, "probe.epochs", "a number > 0")
+        _require(0 < self.learning_rate < math.inf, "probe.learning_rate", "a number > 0")
+        _require(self.pairs >= 0, "probe.pairs", "an integer >= 0")
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: `revthink run` performs every stage, each command performs one."""
 
@@ -233,6 +254,7 @@ class ExperimentConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def __post_init__(self) -> None:
         # Every stage writes and deletes under run_dir: the name must not lead out of output_dir.

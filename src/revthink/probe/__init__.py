@@ -1,0 +1,1 @@
+"""Probes of what a student has learnt, beyond forward accuracy (`revthink probe ...`)."""

@@ -1,0 +1,73 @@
+"""`revthink probe reversal` end to end with the real SmolLM2-135M on a handful of facts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from revthink.config import load_config
+from revthink.models import load_tokenizer
+from revthink.probe import measure, questions, reversal
+from revthink.probe.facts import Fact
+from revthink.probe.scoring import IGNORE
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: on small shared machines more threads only oversubscribe."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_only_the_completion_tokens_are_scored() -> None:
+    tokenizer = load_tokenizer(load_config(Path("configs/reversal_probe.yaml")).train.student)
+    example = questions.fact(Fact("f:1", "Ann Lee", "Ann Lee is", " the first of her kind."))
+    row = measure.scored_row(tokenizer, "chat", example)
+    scored = [t for t, label in zip(row["input_ids"], row["labels"], strict=True)
+              if label != IGNORE]
+    assert tokenizer.decode(scored) == "the first of her kind."
+    assert row["labels"][: -len(scored)] == [IGNORE] * (len(row["labels"]) - len(scored))
+
+
+def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(tmp_path, monkeypatch) -> None:
+    cfg = load_config(Path("configs/reversal_probe.yaml"), [
+        f"output_dir={tmp_path}", "methods=[zero_shot, skd]", "probe.people=1",
+        "probe.facts_per_person=2", "probe.tests_per_person=2", "probe.epochs=1",
+        "probe.batch_size=2", "probe.pairs=3", "probe.learning_rate=0.01",
+    ])
+    path = reversal.run(cfg)
+    results = json.loads(path.read_text())
+
+    assert results["train"]["facts"]["objectives"] == ["fact"]
+    assert results["train"]["facts_backward"]["objectives"] == ["fact", "backward"]
+    assert (path.parent / "facts" / "adapter_config.json").is_file()
+    assert not (path.parent / "facts" / "checkpoints").exists()
+    scores = results["facts"]
+    assert list(scores) == ["untuned", "facts", "facts_backward"]
+    for variant in scores.values():
+        for direction in ("forward", "reverse"):
+            row = variant[direction]
+            assert row["n"] == 2 and 0.0 <= row["exact_match"] <= 1.0
+            assert row["logprob"] < row["logprob_per_token"] < 0
+    # one step on the facts at a high learning rate makes their wording likelier
+    assert scores["facts"]["forward"]["logprob"] > scores["untuned"]["forward"]["logprob"]
+    assert scores["facts"]["forward"]["logprob"] != scores["facts_backward"]["forward"]["logprob"]
+    # skd was never trained in this run: only the base model is scored on the celebrities
+    assert list(results["celebrities"]) == ["zero_shot"]
+    groups = results["celebrities"]["zero_shot"]
+    assert groups["all"]["n"] == 3 == groups["can_reverse"]["n"] + groups["cannot_reverse"]["n"]
+    assert groups["all"]["child_to_parent"] < 0 and groups["all"]["parent_to_child"] < 0
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished probe trained again")
+
+    monkeypatch.setattr(reversal, "fit", no_training)
+    assert reversal.run(cfg) == path
+    assert json.loads(path.read_text()) == results
