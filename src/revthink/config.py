@@ -206,6 +206,11 @@ class EvaluateConfig:
     merge_lora: bool = True
     stop_after_answer: bool = True  # end an output (and free its batch row) after its answer
     threads: int = 0  # CPU threads for generation; 0: the cores other processes leave free
+    # greedy: one answer each; self_consistency: the majority of `samples` sampled reasonings;
+    # forward_backward: those votes plus a backward check of each candidate answer (numbers)
+    decode: Literal["greedy", "self_consistency", "forward_backward"] = "greedy"
+    samples: int = 1  # n: reasonings sampled per problem by self_consistency/forward_backward
+    backward_weight: float = 1.0  # forward_backward: score = votes + weight * backward successes
 
     def __post_init__(self) -> None:
         _require(bool(self.benchmarks), "evaluate.benchmarks", "at least one benchmark")
@@ -220,6 +225,20 @@ class EvaluateConfig:
         _require(self.limit is None or self.limit >= 1, "evaluate.limit", "an integer >= 1")
         _require(self.temperature >= 0, "evaluate.temperature", "a number >= 0")
         _require(self.threads >= 0, "evaluate.threads", "an integer >= 0 (0: the free cores)")
+        _require(self.samples >= 1, "evaluate.samples", "an integer >= 1")
+        _require(self.backward_weight >= 0, "evaluate.backward_weight", "a number >= 0")
+        if self.decode == "greedy":
+            _require(
+                self.samples == 1, "evaluate.samples",
+                "1 with evaluate.decode 'greedy' (self_consistency and forward_backward sample "
+                "several reasonings)",
+            )
+        else:
+            _require(
+                self.temperature > 0, "evaluate.temperature",
+                f"a number > 0 with evaluate.decode '{self.decode}', which samples its "
+                "reasonings (e.g. 0.7)",
+            )
 
 
 @dataclass(frozen=True)

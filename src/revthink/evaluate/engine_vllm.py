@@ -63,12 +63,16 @@ def engine_kwargs(student: ModelConfig, seed: int, rank: int | None) -> dict[str
 
 
 def sampling_kwargs(cfg: EvaluateConfig, seed: int, stop_ids: Sequence[int]) -> dict[str, Any]:
-    """Keyword arguments of ``vllm.SamplingParams``: greedy unless a temperature is set."""
+    """Keyword arguments of ``vllm.SamplingParams``: greedy unless a temperature is set.
+
+    A request seed makes equal prompts sample equal texts, so the n copies of a prompt that
+    sampled decoding sends go unseeded and draw on the engine's seeded generator instead.
+    """
     return {
         "n": 1,
         "temperature": cfg.temperature,
         "max_tokens": cfg.max_new_tokens,
-        "seed": seed if cfg.temperature > 0 else None,
+        "seed": seed if cfg.temperature > 0 and cfg.decode == "greedy" else None,
         "stop_token_ids": list(stop_ids),
         "skip_special_tokens": True,
     }

@@ -7,7 +7,9 @@ For each method of ``methods:`` (``zero_shot``: the untouched student; any other
 pairs such as StrategyQA -> BoolQ are simply more benchmarks), writes
 ``runs/<name>/evaluate/<method>/<benchmark>/``: ``predictions.jsonl`` (prompt, output,
 extracted answers, verdicts; appended a batch at a time), ``scores.json`` and ``manifest.json``
-(last). ``runs/<name>/evaluate/scores.jsonl`` collects the scores of the whole config for the
+(last); with ``evaluate.decode`` self_consistency or forward_backward also ``decodings.jsonl``
+(each problem's sampled answers, votes and backward checks: ``revthink.evaluate.sampled``).
+``runs/<name>/evaluate/scores.jsonl`` collects the scores of the whole config for the
 report, and ``comparisons.jsonl`` the paired differences between its methods
 (``revthink.evaluate.paired``).
 
@@ -34,6 +36,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from revthink.config import BenchmarkConfig, ExperimentConfig, to_dict
 from revthink.data import get_spec, load_problems
 from revthink.errors import DataError, ModelError, RecordError
+from revthink.evaluate import sampled
 from revthink.evaluate.engines import Engine, open_engine
 from revthink.evaluate.paired import compare_all
 from revthink.evaluate.scoring import (
@@ -44,6 +47,7 @@ from revthink.evaluate.scoring import (
     rejudge,
     rescore,
 )
+from revthink.evaluate.voting import keep_decodings, read_decodings, summary
 from revthink.manifest import file_hash, fingerprint, invalidate, is_complete, write_manifest
 from revthink.models import load_tokenizer
 from revthink.prompting import encode_prompt, forward_prompt, template_fingerprint
@@ -231,6 +235,7 @@ def resume(job: Job) -> set[str]:
         (job.folder / TIMING).unlink(missing_ok=True)
         stamp.write_text(json.dumps(job.generation, sort_keys=True), encoding="utf-8")
     write_jsonl(path, kept)  # also drops a line torn by a kill, before anything is appended
+    keep_decodings(job.folder, [p.problem_id for p in kept])
     return {p.problem_id for p in kept}
 
 
@@ -239,6 +244,11 @@ def predict(
     progress: Progress, task: Any,
 ) -> None:
     """Generate answers for ``todo``, appending each batch's predictions as it ends."""
+    if cfg.evaluate.decode != "greedy":
+        for predictions in sampled.predict(cfg, job.method, job.folder, todo, tokenizer, engine):
+            append_jsonl(job.folder / PREDICTIONS, predictions)
+            progress.advance(task, len(predictions))
+        return
     template = cfg.train.template
     prompts = [forward_prompt(tokenizer, p, template) for p in todo]  # training's, exactly
     ids = [encode_prompt(tokenizer, prompt, template) for prompt in prompts]
@@ -259,6 +269,10 @@ def finish(cfg: ExperimentConfig, job: Job) -> Score:
     write_jsonl(path, [rejudge(by_id[p.id], p) for p in job.problems])
     score = rescore(path, samples=cfg.evaluate.bootstrap_samples, seed=cfg.seed)
     score = dataclasses.replace(score, method=job.method, dataset=job.benchmark)
+    if cfg.evaluate.decode != "greedy":  # tokens per problem split forward/backward, fallbacks
+        decodings = read_decodings(job.folder)
+        figures = summary([decodings[p.id] for p in job.problems if p.id in decodings])
+        score = dataclasses.replace(score, extra={**score.extra, **figures})
     scores_text = json.dumps(to_json(score), indent=2)
     (job.folder / SCORES).write_text(scores_text, encoding="utf-8")
     write_manifest(
