@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
+from support.threads import torch_threads
 
 from revthink.config import load_config
 from revthink.models import load_tokenizer
@@ -19,11 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    """One intra-op thread: on small shared machines more threads only oversubscribe."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def test_only_the_completion_tokens_are_scored() -> None:

@@ -124,8 +124,9 @@ def _students(cfg: ExperimentConfig) -> dict[str, Path | None]:
 def probe_training(cfg: ExperimentConfig) -> TrainConfig:
     """The run's training settings with the probe's budget.
 
-    The objective losses are summed, not averaged: the facts then get the same gradient in
-    both variants, and the backward questions come on top, as extra data would.
+    The objective losses are summed, not averaged: the facts' loss keeps its full weight in
+    both variants (a mean would halve it beside the backward questions), and the backward
+    questions come on top, as extra data would.
     """
     p = cfg.probe
     return dataclasses.replace(
