@@ -9,7 +9,7 @@ import pytest
 
 from revthink.errors import DataError
 from revthink.synthetic import (
-    SPLITS,
+    REGULAR_SPLITS,
     generate_items,
     generate_problems,
     item_from_id,
@@ -157,7 +157,7 @@ def test_relation_holders_follow_the_tree() -> None:
 def test_splits_never_share_a_question(family: str) -> None:
     questions = {
         split: {p.question for p in generate_problems(family, split, 1500, seed=0)}
-        for split in SPLITS
+        for split in REGULAR_SPLITS
     }
     assert not questions["train"] & questions["test"]
     assert not questions["train"] & questions["validation"]

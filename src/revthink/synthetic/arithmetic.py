@@ -1,4 +1,4 @@
-"""Multi-step arithmetic word problems (2-4 steps) with integer answers.
+"""Multi-step arithmetic word problems (2-4 steps; 5-7 in the hard split) with integer answers.
 
 A story is a start count and a chain of steps (buy more, give away, buy packs, multiply, share
 equally, sell at a price). The backward question masks one number of the story as ``x`` and
@@ -64,18 +64,30 @@ def _sample_step(draw: Draw, value: int, last: bool) -> Step:
     return Step(kind, (draw.between(2, 9),))
 
 
-def sample(draw: Draw) -> Story:
+def _story(draw: Draw, fewest: int, most: int) -> Story:
     person = draw.choice(people())
     # a friend of the other gender keeps every "she"/"he" unambiguous
     friend = draw.choice([p for p in people() if p.gender != person.gender])
     start = draw.between(4, 40)
     steps: list[Step] = []
-    value, count = start, draw.between(2, 4)
+    value, count = start, draw.between(fewest, most)
     for i in range(count):
         steps.append(_sample_step(draw, value, last=i == count - 1))
         value = apply(steps[-1], value)
     positions = [(0, 0)] + [(i + 1, j) for i, s in enumerate(steps) for j in range(len(s.numbers))]
     return Story(person, friend, draw.choice(THINGS), start, tuple(steps), draw.choice(positions))
+
+
+def sample(draw: Draw) -> Story:
+    return _story(draw, 2, 4)
+
+
+def sample_hard(draw: Draw) -> Story:
+    return _story(draw, 5, 7)
+
+
+def steps(story: Story) -> int:
+    return len(story.steps)
 
 
 # --- question wording -----------------------------------------------------------------------
@@ -131,6 +143,43 @@ PRICE_GIVEN = ("{s} then sells all of them for ${n0} each and gets {final} dolla
 FIND = ("What is x?", "What is the value of x?", "Find x.", "How much is x?")
 
 
+@dataclass(frozen=True)
+class Wording:
+    """The question templates of one group of splits."""
+
+    start: tuple[str, ...]
+    clauses: dict[str, tuple[str, ...]]
+    connectors: tuple[str, ...]
+    ask: tuple[str, ...]
+    price_ask: tuple[str, ...]
+
+
+REGULAR = Wording(START, CLAUSES, CONNECTORS, ASK, PRICE_ASK)
+HELD_OUT = Wording(  # the hard split's only: a student cannot pass it on memorised phrasing
+    start=("{name} keeps {a} {things} in a drawer.", "On Monday, {name} counts {a} {things}.",
+           "{name}'s collection begins with {a} {things}."),
+    clauses={
+        "add": ("{s} picks up another {n0} {things}.", "{friend} hands {o} {n0} more {things}."),
+        "sub": ("{s} donates {n0} {things} to a school.",
+                "{friend} borrows {n0} {things} and never returns them."),
+        "boxes": ("{s} orders {n0} {pack} containing {n1} {things} apiece.",
+                  "{friend} drops off {n0} {pack} for {o}, each with {n1} {things} inside."),
+        "times": ("the count of {things} becomes {n0} times what it was.",
+                  "{s} makes the pile {n0} times as big."),
+        "share": ("{s} divides the {things} evenly into {n0} piles and holds on to just one pile.",
+                  "{s} deals the {things} out equally to {n0} people, counting {self}, and keeps "
+                  "{pos} own portion."),
+    },
+    connectors=("Afterwards,", "Following that,", "Subsequently,", "Soon after,"),
+    ask=("How large is {name}'s collection of {things} at this point?",
+         "Count the {things} {name} holds after all of this.",
+         "What total of {things} does {name} finish with?"),
+    price_ask=("Finally {s} sells the whole lot at ${n0} per {thing}. What is {pos} income in "
+               "dollars?", "At ${n0} per {thing}, what does {name} earn in dollars by selling "
+               "everything?"),
+)
+
+
 def _slots(story: Story) -> dict[str, str]:
     p, t = story.person, story.thing
     return {
@@ -160,28 +209,29 @@ def _statements(story: Story, wording: list[str], masked: bool) -> list[str]:
     return out
 
 
-def _wording(story: Story, q: Draw) -> list[str]:
-    """One template per sentence: the start, each step with its connector, then the ask."""
-    out = [q.choice(START)]
+def _wording(story: Story, q: Draw, templates: Wording) -> list[str]:
+    """One template per sentence: the start, then each step with its connector."""
+    out = [q.choice(templates.start)]
     for step in story.steps:
         if step.kind != "price":
-            connector = q.choice(CONNECTORS)
-            out.append((connector + " " if connector else "") + q.choice(CLAUSES[step.kind]))
+            connector = q.choice(templates.connectors)
+            out.append((connector + " " if connector else "") + q.choice(
+                templates.clauses[step.kind]))
     return out
 
 
-def _questions(story: Story, q: Draw) -> tuple[str, str]:
+def _questions(story: Story, q: Draw, templates: Wording) -> tuple[str, str]:
     """The forward question and the backward question (``x`` masked, the answer given)."""
-    wording, slots = _wording(story, q), _slots(story)
+    wording, slots = _wording(story, q, templates), _slots(story)
     last = story.steps[-1]
     final = str(values(story)[-1])
     number = _number_slots(story, len(story.steps), masked=False)
     hidden = _number_slots(story, len(story.steps), masked=True)
     if last.kind == "price":
-        ask = q.choice(PRICE_ASK).format(**slots, **number)
+        ask = q.choice(templates.price_ask).format(**slots, **number)
         given = q.choice(PRICE_GIVEN).format(**slots, **hidden, final=final)
     else:
-        ask = q.choice(ASK).format(**slots)
+        ask = q.choice(templates.ask).format(**slots)
         given = q.choice(GIVEN).format(**slots, final=final)
     forward = " ".join([*_statements(story, wording, False), capitalize(ask)])
     backward = " ".join([*_statements(story, wording, True), capitalize(given), q.choice(FIND)])
@@ -269,8 +319,8 @@ def _backward_reasoning(story: Story, r: Draw) -> tuple[str, str]:
     return " ".join(capitalize(line) for line in lines), answer
 
 
-def render(story: Story, q: Draw, r: Draw) -> Rendering:
-    question, backward_question = _questions(story, q)
+def render(story: Story, q: Draw, r: Draw, held_out: bool) -> Rendering:
+    question, backward_question = _questions(story, q, HELD_OUT if held_out else REGULAR)
     backward_reasoning, backward_answer = _backward_reasoning(story, r)
     return Rendering(
         question=question, answer=str(values(story)[-1]), answer_type="number",
@@ -283,4 +333,4 @@ def key(story: Story) -> str:
     return repr((story.person, story.friend, story.thing, story.start, story.steps))
 
 
-FAMILY = Family("arithmetic", sample, render, key)
+FAMILY = Family("arithmetic", sample, render, key, sample_hard, steps)

@@ -2,7 +2,9 @@
 
 A question states a day (today, yesterday or tomorrow) and asks for the date some days, weeks,
 months or years away. The forward reasoning shows the day arithmetic month by month; the
-backward question gives the resulting date and asks for the stated date or for the offset.
+backward question gives the resulting date and asks for the stated date or for the offset. The
+hard split moves 125-160 days (or 18-23 weeks), so its reasoning crosses at least four month
+ends where a regular problem crosses at most two.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ FORMATS = {  # name shown to the reader -> how a date is written
 }
 ANCHOR_WORD = {-1: "yesterday", 0: "today", 1: "tomorrow"}
 AMOUNTS = {"day": (2, 45), "week": (1, 6), "month": (1, 11), "year": (1, 5)}  # inclusive ranges
+# 123 days is the longest four months (July to October): any longer move crosses four month ends
+HARD_AMOUNTS = {"day": (125, 160), "week": (18, 23)}
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,16 @@ def _distractors(today: date, unit: str, offset: int, target: date) -> list[date
 def sample(draw: Draw) -> DateFacts:
     unit = draw.choice(("day", "day", "week", "month", "year"))
     named = unit == "day" and draw.chance(0.25)
-    amount = 1 if named else draw.between(*AMOUNTS[unit])
+    return _around(draw, unit, 1 if named else draw.between(*AMOUNTS[unit]), named)
+
+
+def sample_hard(draw: Draw) -> DateFacts:
+    unit = draw.choice(("day", "day", "week"))
+    return _around(draw, unit, draw.between(*HARD_AMOUNTS[unit]), named=False)
+
+
+def _around(draw: Draw, unit: str, amount: int, named: bool) -> DateFacts:
+    """Facts for a move of ``amount`` units: direction, stated day, today and the options."""
     sign = draw.choice((1, -1))
     # "Tomorrow is X. What is the date tomorrow?" would be no question at all
     anchor = draw.choice((0, 0, -sign) if named else (0, 0, -1, 1))
@@ -91,6 +104,16 @@ def sample(draw: Draw) -> DateFacts:
     options = draw.shuffled(options)
     return DateFacts(today, anchor, unit, amount, sign, named, tuple(options),
                      options.index(target), ask_amount=not named and draw.chance(0.5))
+
+
+def steps(facts: DateFacts) -> int:
+    """Lines of the forward move: a month or year move is one; a day move is its sum plus one
+    line per month end crossed, and a week move also converts weeks to days."""
+    if facts.named or facts.unit in ("month", "year"):
+        return 1
+    today, target = facts.today, facts.target
+    crossed = abs((target.year - today.year) * 12 + target.month - today.month)
+    return 1 + crossed + (facts.unit == "week")
 
 
 # --- question wording -----------------------------------------------------------------------
@@ -125,15 +148,40 @@ SOME = {1: "Some {u} from today, the date will be {X}. How many {u} from today i
         -1: "Some {u} ago, the date was {X}. How many {u} ago was that?"}
 
 
-def _questions(facts: DateFacts, q: Draw, fmt: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Wording:
+    """The forward question templates of one group of splits (``ASK_NAMED`` is the regular
+    splits' alone: the hard split never asks for tomorrow or yesterday)."""
+
+    stated: dict[int, tuple[str, ...]]
+    ask: dict[int, tuple[str, ...]]
+    answer_in: tuple[str, ...]
+
+
+REGULAR = Wording(STATED, ASK, ANSWER_IN)
+HELD_OUT = Wording(  # the hard split's only: a student cannot pass it on memorised phrasing
+    stated={0: ("The calendar on the wall shows {D} as the current date.",
+                "As of today, the date is {D}."),
+            -1: ("The day before today was {D}.",
+                 "{name} remembers that the previous day was {D}."),
+            1: ("The day after today will be {D}.", "{name} notes that the coming day is {D}.")},
+    ask={1: ("Which date falls {n} after today?",
+             "{name}'s {event} is coming up in {n}. Which date is that?"),
+         -1: ("Which date was exactly {n} earlier than today?",
+              "{name}'s {event} took place {n} earlier. What was its date?")},
+    answer_in=("Use the MM/DD/YYYY format.", "Reply with a date in MM/DD/YYYY form."),
+)
+
+
+def _questions(facts: DateFacts, q: Draw, fmt: str, templates: Wording) -> tuple[str, str]:
     """The forward question and the backward one, with every date written in ``fmt``."""
     slots = {"name": q.choice(people()).name, "event": q.choice(EVENTS),
              "n": units(facts.amount, facts.unit), "D": write(facts.stated, fmt),
              "X": write(facts.target, fmt), "u": facts.unit + "s"}
-    stated = q.choice(STATED[facts.anchor]).format(**slots)
-    asks = ASK_NAMED if facts.named else ASK
+    stated = q.choice(templates.stated[facts.anchor]).format(**slots)
+    asks = ASK_NAMED if facts.named else templates.ask
     ask = q.choice(asks[facts.sign]).format(**slots)
-    question = " ".join(filter(None, [stated, ask, q.choice(ANSWER_IN)]))
+    question = " ".join(filter(None, [stated, ask, q.choice(templates.answer_in)]))
     if facts.ask_amount:
         backward = f"{stated} {SOME[facts.sign].format(**slots)}"
     else:
@@ -273,9 +321,9 @@ def _backward_reasoning(facts: DateFacts, fmt: str) -> tuple[str, str]:
     return " ".join(lines), answer
 
 
-def render(facts: DateFacts, q: Draw, r: Draw) -> Rendering:
+def render(facts: DateFacts, q: Draw, r: Draw, held_out: bool) -> Rendering:
     fmt = q.choice(tuple(FORMATS))
-    question, backward_question = _questions(facts, q, fmt)
+    question, backward_question = _questions(facts, q, fmt, HELD_OUT if held_out else REGULAR)
     backward_reasoning, backward_answer = _backward_reasoning(facts, fmt)
     options = tuple(write(d, "MM/DD/YYYY") for d in facts.options)
     return Rendering(
@@ -289,4 +337,4 @@ def key(facts: DateFacts) -> str:
     return repr((facts.today, facts.anchor, facts.unit, facts.amount, facts.sign, facts.named))
 
 
-FAMILY = Family("dates", sample, render, key)
+FAMILY = Family("dates", sample, render, key, sample_hard, steps)

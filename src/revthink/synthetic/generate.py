@@ -2,7 +2,9 @@
 
 Splits never share a problem: each item's facts are drawn, then kept only if a hash of the facts
 falls in the split's bucket (about three draws on average), so train, validation and test cover
-disjoint parts of the problem space whatever their seeds.
+disjoint parts of the problem space whatever their seeds. The test-only hard split draws from
+beyond them (more reasoning steps than any regular problem) and words its questions with
+held-out templates, so phrasing memorised in training does not carry it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,15 @@ from revthink.errors import DataError
 from revthink.records import Problem
 from revthink.synthetic import arithmetic, dates, relations
 from revthink.synthetic.draw import Draw, stable_int
-from revthink.synthetic.item import SPLITS, Family, ItemRef, SyntheticItem, parse_id
+from revthink.synthetic.item import (
+    HARD,
+    REGULAR_SPLITS,
+    SPLITS,
+    Family,
+    ItemRef,
+    SyntheticItem,
+    parse_id,
+)
 
 FAMILIES: dict[str, Family] = {
     f.name: f for f in (arithmetic.FAMILY, dates.FAMILY, relations.FAMILY)
@@ -43,10 +53,12 @@ def _family_of(ref: ItemRef) -> Family:
 
 def _facts_in_split(family: Family, ref: ItemRef) -> object:
     draw = Draw(ref.id, "facts")
-    wanted = SPLITS.index(ref.split)
+    if ref.split == HARD:
+        return family.sample_hard(draw)
+    wanted = REGULAR_SPLITS.index(ref.split)
     while True:
         facts = family.sample(draw)
-        if stable_int(family.name, family.key(facts)) % len(SPLITS) == wanted:
+        if stable_int(family.name, family.key(facts)) % len(REGULAR_SPLITS) == wanted:
             return facts
 
 
@@ -55,7 +67,8 @@ def build(ref: ItemRef, question_variant: int = 0, reasoning_variant: int = 0) -
     family = _family_of(ref)
     facts = _facts_in_split(family, ref)
     question = Draw(ref.id, "question", question_variant)
-    text = family.render(facts, question, Draw(ref.id, "reasoning", reasoning_variant))
+    reasoning = Draw(ref.id, "reasoning", reasoning_variant)
+    text = family.render(facts, question, reasoning, ref.split == HARD)
     problem = Problem(
         id=ref.id, dataset=ref.dataset, question=text.question, answer=text.answer,
         answer_type=text.answer_type, options=text.options,
@@ -84,6 +97,14 @@ def generate_problems(family: str, split: str, n: int, seed: int) -> list[Proble
 def item_from_id(problem_id: str) -> SyntheticItem:
     """Regenerate the item of ``problem_id``; raises DataError if it is no synthetic id."""
     return build(parse_id(problem_id, tuple(DATASETS)))
+
+
+def reasoning_steps(problem_id: str) -> int:
+    """How many steps the item's forward reasoning takes, by its family's measure (arithmetic:
+    operations; dates: lines of the date move; relations: parent links chained)."""
+    ref = parse_id(problem_id, tuple(DATASETS))
+    family = _family_of(ref)
+    return family.steps(_facts_in_split(family, ref))
 
 
 def rephrased_question(problem_id: str) -> str:

@@ -15,7 +15,9 @@ from revthink.errors import DataError
 from revthink.records import AnswerType, Problem
 from revthink.synthetic.draw import Draw
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
+REGULAR_SPLITS: tuple[str, ...] = ("train", "validation", "test")  # disjoint parts of one space
+HARD = "hard"  # test-only: more reasoning steps than any regular problem, held-out wording
+SPLITS: tuple[str, ...] = (*REGULAR_SPLITS, HARD)
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,19 @@ class Family:
 
     Facts (numbers, people, options) fix what is asked; ``render`` words them with two streams,
     one for the question and one for the reasoning, so a rephrasing redraws only the first and
-    answer augmentation only the second. ``key`` names what the question asks, leaving out what
-    it does not show (options, the backward mask): splits are partitioned on it.
+    answer augmentation only the second; its last argument picks the held-out question templates
+    of the hard split. ``key`` names what the question asks, leaving out what it does not show
+    (options, the backward mask): the regular splits are partitioned on it. ``sample_hard`` draws
+    facts needing more reasoning ``steps`` than any ``sample`` can, so the hard split is
+    out of distribution by construction.
     """
 
     name: str
     sample: Callable[[Draw], Any]  # a frozen facts object
-    render: Callable[[Any, Draw, Draw], Rendering]
+    render: Callable[[Any, Draw, Draw, bool], Rendering]  # (facts, question, reasoning, held_out)
     key: Callable[[Any], str]
+    sample_hard: Callable[[Draw], Any]
+    steps: Callable[[Any], int]  # reasoning steps the facts need: the hard split's measure
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ The facts state each parent link once, sometimes from the parent's side ("Ann is
 mother") and sometimes from the child's ("Ben is Ann's son"); questions ask parents, children,
 grandparents, grandchildren or siblings, as names to pick or as yes/no. The backward question
 asks the inverse relation ("who is X's parent" <-> "which of ... is Y's child"), the direction
-language models are known to learn poorly from one-way facts (the reversal curse).
+language models are known to learn poorly from one-way facts (the reversal curse). The hard split
+asks great-grandparents and great-grandchildren in four-generation trees: three links to chain
+where a regular question needs at most two.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from revthink.synthetic.draw import Draw
@@ -16,15 +19,22 @@ from revthink.synthetic.item import Family, Rendering
 from revthink.synthetic.lexicon import Person, people
 
 INVERSE = {"parent": "child", "child": "parent", "grandparent": "grandchild",
-           "grandchild": "grandparent", "sibling": "sibling"}
-UNIQUE = ("parent", "grandparent")  # relations every person has at most one of in these trees
+           "grandchild": "grandparent", "sibling": "sibling",
+           "great_grandparent": "great_grandchild", "great_grandchild": "great_grandparent"}
+UP = {"parent": 1, "grandparent": 2, "great_grandparent": 3}  # generations above the person
+DOWN = {"child": 1, "grandchild": 2, "great_grandchild": 3}  # generations below
+# relations every person has at most one of in these trees
+UNIQUE = ("parent", "grandparent", "great_grandparent")
 WORDS = {  # relation -> (female, male, neutral)
     "parent": ("mother", "father", "parent"), "child": ("daughter", "son", "child"),
     "grandparent": ("grandmother", "grandfather", "grandparent"),
     "grandchild": ("granddaughter", "grandson", "grandchild"),
     "sibling": ("sister", "brother", "sibling"),
+    "great_grandparent": ("great-grandmother", "great-grandfather", "great-grandparent"),
+    "great_grandchild": ("great-granddaughter", "great-grandson", "great-grandchild"),
 }
-KINDS = (*INVERSE, "is_parent", "is_grandparent")
+KINDS = ("parent", "child", "grandparent", "grandchild", "sibling", "is_parent", "is_grandparent")
+HARD_KINDS = ("great_grandparent", "great_grandchild", "is_great_grandparent")
 
 
 @dataclass(frozen=True)
@@ -32,16 +42,20 @@ class Tree:
     people: tuple[Person, ...]
     parents: tuple[int, ...]  # parents[i] is i's one parent; -1 for the eldest
 
+    def ancestor(self, x: int, generations: int) -> int:
+        """``x``'s parent (1), grandparent (2), ...; -1 above the eldest."""
+        for _ in range(generations):
+            x = self.parents[x] if x >= 0 else -1
+        return x
+
     def holders(self, relation: str, x: int) -> list[int]:
         """Everyone who is ``x``'s ``relation`` (e.g. relation "parent": x's parent)."""
-        up = self.parents
-        tests = {
-            "parent": lambda h: up[x] == h, "child": lambda h: up[h] == x,
-            "grandparent": lambda h: up[x] >= 0 and up[up[x]] == h,
-            "grandchild": lambda h: up[h] >= 0 and up[up[h]] == x,
-            "sibling": lambda h: h != x and up[h] == up[x] >= 0,
-        }
-        return [h for h in range(len(self.people)) if tests[relation](h)]
+        everyone, up = range(len(self.people)), self.parents
+        if relation in UP:
+            return [h for h in everyone if self.ancestor(x, UP[relation]) == h]
+        if relation in DOWN:
+            return [h for h in everyone if self.ancestor(h, DOWN[relation]) == x]
+        return [h for h in everyone if h != x and up[h] == up[x] >= 0]  # siblings
 
     def others(self, relation: str, x: int) -> list[int]:
         """Everyone but ``x`` who is not ``x``'s ``relation``: the safe wrong options."""
@@ -68,9 +82,22 @@ def _sample_tree(draw: Draw) -> Tree:
     return Tree(tuple(draw.sample(people(), len(parents))), tuple(parents))
 
 
-def _pick(draw: Draw, tree: Tree) -> RelationFacts | None:
+def _sample_deep_tree(draw: Draw) -> Tree:
+    """Four generations below one eldest: 2-3 children, 2-4 grandchildren, 1-3 great-grandchildren
+    (each of a drawn member of the generation above), so three-link relations always exist."""
+    parents, generation = [-1], [0]
+    for fewest, most in ((2, 3), (2, 4), (1, 3)):
+        born = []
+        for _ in range(draw.between(fewest, most)):
+            parents.append(draw.choice(generation))
+            born.append(len(parents) - 1)
+        generation = born
+    return Tree(tuple(draw.sample(people(), len(parents))), tuple(parents))
+
+
+def _pick(draw: Draw, tree: Tree, kinds: tuple[str, ...]) -> RelationFacts | None:
     """One question on ``tree``, or None when the drawn one lacks wrong options."""
-    kind, subject = draw.choice(KINDS), draw.below(len(tree.people))
+    kind, subject = draw.choice(kinds), draw.below(len(tree.people))
     relation = kind.removeprefix("is_")
     holders, others = tree.holders(relation, subject), tree.others(relation, subject)
     if not holders or len(others) < 3:
@@ -89,11 +116,24 @@ def _pick(draw: Draw, tree: Tree) -> RelationFacts | None:
     return RelationFacts(tree, relation, subject, answer, -1, options, back)
 
 
-def sample(draw: Draw) -> RelationFacts:
+def _first_fit(draw: Draw, grow: Callable[[Draw], Tree], kinds: tuple[str, ...]) -> RelationFacts:
     while True:
-        facts = _pick(draw, _sample_tree(draw))
+        facts = _pick(draw, grow(draw), kinds)
         if facts is not None:
             return facts
+
+
+def sample(draw: Draw) -> RelationFacts:
+    return _first_fit(draw, _sample_tree, KINDS)
+
+
+def sample_hard(draw: Draw) -> RelationFacts:
+    return _first_fit(draw, _sample_deep_tree, HARD_KINDS)
+
+
+def steps(facts: RelationFacts) -> int:
+    """Parent links the forward reasoning chains: 1 for a parent, 3 for a great-grandchild."""
+    return len(_chain(facts.tree, facts.relation, facts.subject, facts.answer))
 
 
 # --- wording --------------------------------------------------------------------------------
@@ -108,6 +148,31 @@ ASK_YES_NO = ("Is {C} {S}'s {w}?", "Is it true that {C} is the {w} of {S}?")
 ASK_BACK_PICK = "Which of {names} is {S}'s {w}?"
 
 
+@dataclass(frozen=True)
+class Wording:
+    """The forward question templates of one group of splits."""
+
+    parent_side: tuple[str, ...]
+    child_side: tuple[str, ...]
+    intro: tuple[str, ...]
+    ask_one: tuple[str, ...]
+    ask_pick: tuple[str, ...]
+    ask_yes_no: tuple[str, ...]
+
+
+REGULAR = Wording(PARENT_SIDE, CHILD_SIDE, INTRO, ASK_ONE, ASK_PICK, ASK_YES_NO)
+HELD_OUT = Wording(  # the hard split's only: a student cannot pass it on memorised phrasing
+    parent_side=("The {pw} of {C} is {P}.", "{C} grew up with {P} as {cpos} {pw}."),
+    child_side=("{P} raised {C}, {ppos} {cw}.", "One of {P}'s children is {C}."),
+    intro=("Consider this family tree.", "The following people are related.",
+           "Several generations of one family:"),
+    ask_one=("Name the {w} of {S}.", "Tell me who {S}'s {w} is."),
+    ask_pick=("Choose {S}'s {w} from the list.", "From the options, find a {w} of {S}."),
+    ask_yes_no=("Would it be right to call {C} {S}'s {w}?",
+                "Can {C} be described as the {w} of {S}?"),
+)
+
+
 def word(relation: str, person: Person, gendered: bool = True) -> str:
     female, male, neutral = WORDS[relation]
     return person.word(female, male) if gendered else neutral
@@ -115,29 +180,31 @@ def word(relation: str, person: Person, gendered: bool = True) -> str:
 
 def _edge_slots(tree: Tree, child: int) -> dict[str, str]:
     c, p = tree.people[child], tree.people[tree.parents[child]]
-    return {"C": c.name, "P": p.name, "pw": word("parent", p), "cw": word("child", c)}
+    return {"C": c.name, "P": p.name, "pw": word("parent", p), "cw": word("child", c),
+            "cpos": c.possessive, "ppos": p.possessive}
 
 
-def _statements(tree: Tree, q: Draw) -> tuple[list[str], dict[int, bool]]:
+def _statements(tree: Tree, q: Draw, templates: Wording) -> tuple[list[str], dict[int, bool]]:
     """The fact sentences in a drawn order, and for each child whether its link is stated from
     the parent's side (the reasoning then needs no reversal)."""
     sentences, parent_side = [], {}
     for child in q.shuffled([i for i, p in enumerate(tree.parents) if p >= 0]):
         parent_side[child] = q.chance(0.5)
-        template = q.choice(PARENT_SIDE if parent_side[child] else CHILD_SIDE)
+        template = q.choice(templates.parent_side if parent_side[child] else templates.child_side)
         sentences.append(template.format(**_edge_slots(tree, child)))
     return sentences, parent_side
 
 
-def _ask(facts: RelationFacts, q: Draw) -> str:
+def _ask(facts: RelationFacts, q: Draw, templates: Wording) -> str:
     tree, gendered = facts.tree, q.chance(0.6)
     slots = {"S": tree.people[facts.subject].name}
     if facts.candidate >= 0:
         candidate = tree.people[facts.candidate]
-        return q.choice(ASK_YES_NO).format(
+        return q.choice(templates.ask_yes_no).format(
             **slots, C=candidate.name, w=word(facts.relation, candidate, gendered))
     w = word(facts.relation, tree.people[facts.answer], gendered)
-    return q.choice(ASK_ONE if facts.relation in UNIQUE else ASK_PICK).format(**slots, w=w)
+    asks = templates.ask_one if facts.relation in UNIQUE else templates.ask_pick
+    return q.choice(asks).format(**slots, w=w)
 
 
 def _backward(facts: RelationFacts) -> tuple[str, int, int]:
@@ -160,11 +227,11 @@ def _back_ask(facts: RelationFacts) -> str:
 
 def _chain(tree: Tree, relation: str, x: int, relative: int) -> list[int]:
     """The children whose parent links show that ``relative`` is ``x``'s ``relation``."""
-    up = tree.parents
-    return {
-        "parent": [x], "grandparent": [x, up[x]], "child": [relative],
-        "grandchild": [relative, up[relative]], "sibling": [x, relative],
-    }[relation]
+    if relation in UP:
+        return [tree.ancestor(x, i) for i in range(UP[relation])]
+    if relation in DOWN:
+        return [tree.ancestor(relative, i) for i in range(DOWN[relation])]
+    return [x, relative]  # siblings
 
 
 def _explain(facts: RelationFacts, relation: str, x: int, relative: int,
@@ -172,7 +239,7 @@ def _explain(facts: RelationFacts, relation: str, x: int, relative: int,
     """Restate the links in the direction the relation looks (reversing those stated the other
     way round, the step one-way learners miss), then conclude."""
     tree, lines = facts.tree, []
-    upward = relation not in ("child", "grandchild")
+    upward = relation not in DOWN
     for child in _chain(tree, relation, x, relative):
         slots = _edge_slots(tree, child)
         up, down = "{P} is {C}'s {pw}".format(**slots), "{C} is {P}'s {cw}".format(**slots)
@@ -201,11 +268,11 @@ def _forward_close(facts: RelationFacts, r: Draw) -> str:
             "so no. The answer is (B).")
 
 
-def render(facts: RelationFacts, q: Draw, r: Draw) -> Rendering:
-    tree = facts.tree
-    sentences, parent_side = _statements(tree, q)
-    intro = [q.choice(INTRO)]
-    question = " ".join(filter(None, [*intro, *sentences, _ask(facts, q)]))
+def render(facts: RelationFacts, q: Draw, r: Draw, held_out: bool) -> Rendering:
+    tree, templates = facts.tree, HELD_OUT if held_out else REGULAR
+    sentences, parent_side = _statements(tree, q, templates)
+    intro = [q.choice(templates.intro)]
+    question = " ".join(filter(None, [*intro, *sentences, _ask(facts, q, templates)]))
     backward_question = " ".join(filter(None, [*intro, *sentences, _back_ask(facts)]))
     forward = _explain(facts, facts.relation, facts.subject, facts.answer, parent_side, r)
     relation, x, relative = _backward(facts)
@@ -233,4 +300,4 @@ def key(facts: RelationFacts) -> str:
     return repr((links, facts.relation, tree.people[facts.subject].name, candidate))
 
 
-FAMILY = Family("relations", sample, render, key)
+FAMILY = Family("relations", sample, render, key, sample_hard, steps)
