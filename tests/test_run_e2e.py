@@ -133,3 +133,52 @@ def test_rerun_through_the_cli_does_no_work_and_prints_the_same_table(finished_r
     for method in METHODS:
         assert method in result.stdout
     assert str(run_dir / "report" / "report.html") in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_the_adapter_names_its_hub_model_and_has_a_real_card(finished_run):
+    _, run_dir = finished_run
+    stage = run_dir / "train" / "revthink"
+    adapter = json.loads((stage / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    card = (stage / "README.md").read_text()
+    assert "More Information Needed" not in card
+    score = from_json(Score, json.loads(
+        (run_dir / "evaluate" / "revthink" / BENCH / "scores.json").read_text()))
+    assert f"{score.accuracy:.1%} [{score.ci_low:.1%}".replace("%", "") in card  # refreshed
+
+
+@pytest.mark.slow
+def test_the_merged_export_answers_as_evaluated_and_the_data_reads_back(finished_run, tmp_path):
+    from datasets import load_dataset
+
+    from revthink.evaluate.stage import run as evaluate
+    from revthink.export.stage import Options
+    from revthink.export.stage import run as export
+
+    config, run_dir = finished_run
+    out = tmp_path / "export"
+    export(run_dir, "revthink", out, Options(merge=True))
+    assert not (out / "adapter_config.json").exists() and (out / "config.json").exists()
+    merged = {
+        "name": "merged", "output_dir": str(tmp_path / "runs"), "methods": ["zero_shot"],
+        "train": {"student": {"path": str(out)}},
+        "evaluate": yaml.safe_load(config.read_text())["evaluate"],
+    }
+    path = tmp_path / "merged.yaml"
+    path.write_text(yaml.safe_dump(merged), encoding="utf-8")
+    evaluate(load_config(path))
+
+    def answers(folder: Path) -> dict[str, tuple[str, str]]:
+        rows = read_jsonl(folder / BENCH / "predictions.jsonl", Prediction)
+        return {p.problem_id: (p.prompt, p.output) for p in rows}
+
+    again = answers(tmp_path / "runs" / "merged" / "evaluate" / "zero_shot")
+    assert again == answers(run_dir / "evaluate" / "revthink") and len(again) == EVAL_LIMIT
+    assert again != answers(run_dir / "evaluate" / "zero_shot")  # the adapter is in the merge
+    records = read_jsonl(run_dir / "augment" / "records.jsonl", AugmentedExample)
+    data = load_dataset("parquet", data_files=str(out / "dataset/data/*.parquet"))["train"]
+    assert data["id"] == [r.id for r in records]
+    assert data["backward_question"] == [r.backward_question for r in records]
+    assert data["consistent"] == [r.consistent for r in records]
+    assert "configs:" in (out / "dataset" / "README.md").read_text()

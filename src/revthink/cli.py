@@ -3,6 +3,7 @@
     revthink run [CONFIG] [a.b=c ...]       every stage, skipping finished ones
     revthink augment|train|evaluate CONFIG  one stage
     revthink report RUN_DIR [RUN_DIR ...]   report.md + report.html
+    revthink export RUN --method M --to DIR a trained method, its cards and data, to share
     revthink data list | show NAME          the dataset registry
     revthink probe reversal CONFIG          facts learnt one way, asked both ways
     revthink validate [PATH ...]            every shipped config and registry entry, or those
@@ -129,6 +130,32 @@ def report(
     from revthink.report.stage import run
 
     typer.echo(run(run_dirs, out))
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (runs/<name>).", show_default=False)],
+    method: Annotated[str, typer.Option(help="Trained method to export.", show_default=False)],
+    to: Annotated[Path, typer.Option(help="New folder to write.", show_default=False)],
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Merge the adapter: a plain transformers model.")
+    ] = False,
+    gguf: Annotated[
+        bool, typer.Option("--gguf", help="Also write a GGUF file (llama.cpp's converter).")
+    ] = False,
+    push_to_hub: Annotated[
+        str | None, typer.Option(help="Upload to this Hub repo (token from $HF_TOKEN).")
+    ] = None,
+    llama_cpp: Annotated[
+        Path | None, typer.Option(help="llama.cpp checkout for --gguf.", envvar="LLAMA_CPP_DIR")
+    ] = None,
+) -> None:
+    """The trained weights (or merged model), model and dataset cards, and the data as parquet."""
+    from revthink.export.stage import Options, run
+
+    options = Options(merge, gguf, push_to_hub, llama_cpp)
+    for artifact in run(run_dir, method, to, options):
+        typer.echo(f"{artifact.path}  {artifact.size / 1e6:,.1f} MB  {artifact.use}")
 
 
 @app.command(name="run")

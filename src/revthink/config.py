@@ -50,6 +50,15 @@ class ModelConfig:
     trust_remote_code: bool = False  # allow model code from the Hub; off unless you trust it
     # auto: bfloat16 on CPUs with AMX/AVX512-BF16 and on bf16 GPUs, float32 elsewhere
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    # the Hub id of the model a local folder or .gguf `path` holds (e.g. Qwen/Qwen2.5-0.5B):
+    # saved adapters and model cards name it as their base, so they load on other machines
+    hub_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(
+            self.hub_id is None or HUB_ID.fullmatch(self.hub_id) is not None,
+            "train.student.hub_id", "a Hub model id such as owner/name",
+        )
 
 
 @dataclass(frozen=True)
@@ -290,6 +299,7 @@ class ExperimentConfig:
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+HUB_ID = re.compile(r"([\w.-]+/)?[\w.-]+")
 PLAIN_NAME = "no '/' or '\\', not starting with '.'"
 
 

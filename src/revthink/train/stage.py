@@ -34,8 +34,9 @@ from rich.console import Console
 
 from revthink.config import ExperimentConfig, TrainConfig, to_dict
 from revthink.errors import DataError, RecordError
+from revthink.export.cards import CARD, model_card
 from revthink.manifest import fingerprint, invalidate, is_complete, write_manifest
-from revthink.models import load_tokenizer
+from revthink.models import base_model, load_tokenizer
 from revthink.prompting import template_fingerprint
 from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
 from revthink.train import methods, objectives
@@ -164,7 +165,7 @@ def _finish(
     cfg: ExperimentConfig, method: str, out_dir: Path, expected: dict[str, Any],
     metrics: dict[str, float], reports: dict[str, LengthReport], checkpoint: str | None,
 ) -> None:
-    """Resolved config, summary, checkpoint clean-up, then the manifest (last)."""
+    """Resolved config, summary, checkpoint clean-up, base model id, card, manifest (last)."""
     resolved = to_dict(dataclasses.replace(cfg, methods=(method,)))
     (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), "utf-8")
     summary = {
@@ -179,11 +180,28 @@ def _finish(
     }
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
     shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
+    name_base_model(out_dir / "adapter_config.json", base_model(cfg.train.student).name)
+    (out_dir / CARD).write_text(model_card(cfg.run_dir, method), "utf-8")  # peft's is empty
     write_manifest(
         out_dir, expected, **summary, metrics=metrics,
         resumed_from_step=_step(Path(checkpoint)) if checkpoint else None,
     )
     console.print(f"train/{method}: done -> {out_dir}")
+
+
+def name_base_model(adapter_config: Path, name: str) -> None:
+    """Record ``name`` (the student's Hub id where known) as the adapter's base model.
+
+    peft records the folder the base was loaded from, a converted copy in a local cache for
+    GGUF students, so the adapter would load on no other machine. It is set after saving,
+    not before: while saving, peft looks a Hub id up on the Hub. A full fine-tune (no such
+    file) is a whole model and needs no base.
+    """
+    if not adapter_config.is_file():
+        return
+    data = json.loads(adapter_config.read_text(encoding="utf-8"))
+    data["base_model_name_or_path"] = name
+    adapter_config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
 def _steps(path: Path) -> int:

@@ -1,0 +1,129 @@
+"""`revthink export RUN --method M --to DIR`: a trained method, its card and its data, to share.
+
+    revthink export runs/quickstart --method revthink --to exports/revthink
+    revthink export runs/quickstart --method revthink --to DIR --merge [--gguf] [--push-to-hub ID]
+
+Writes into the new folder ``DIR``:
+- the LoRA adapter (or the full fine-tune) and tokenizer as trained, or with ``--merge`` the
+  adapter merged into the student: a plain transformers model that
+  ``AutoModelForCausalLM.from_pretrained(DIR)`` loads, merged and saved in the dtype evaluation
+  uses on this machine, so it answers exactly as evaluated;
+- ``README.md``, the model card (``export.cards``), and ``revthink.yaml``, the resolved config;
+- ``dataset/``: the augmented records as parquet with a dataset card (``export.dataset``);
+- with ``--gguf`` (needs ``--merge``): ``<method>.gguf``, made by llama.cpp's converter;
+- with ``--push-to-hub ID``: the folder uploaded to the model repo ``ID`` and ``dataset/`` to
+  the dataset repo ``ID`` (token from ``$HF_TOKEN``).
+Everything that can fail for want of a tool, a token or the network is checked first.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from revthink.config import ExperimentConfig, ModelConfig, load_config
+from revthink.errors import ExportError
+from revthink.evaluate.engines import weights_kind
+from revthink.evaluate.stage import trained_weights
+from revthink.export import gguf, hub
+from revthink.export.cards import CARD, model_card
+from revthink.export.dataset import write_dataset
+
+CONFIG = "revthink.yaml"
+# Files of train/<method>/ that are the run's bookkeeping, not part of the shared model.
+BOOKKEEPING = frozenset({"manifest.json", "losses.jsonl", "summary.json", "config.yaml", CARD})
+
+
+@dataclass(frozen=True)
+class Options:
+    merge: bool = False
+    gguf: bool = False
+    push_to_hub: str | None = None
+    llama_cpp: Path | None = None  # a llama.cpp checkout (default: $LLAMA_CPP_DIR)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One thing the export made, and how to use it."""
+
+    path: Path
+    use: str
+
+    @property
+    def size(self) -> int:
+        files = self.path.rglob("*") if self.path.is_dir() else [self.path]
+        return sum(f.stat().st_size for f in files if f.is_file())
+
+
+def run(run_dir: Path, method: str, to: Path, options: Options) -> list[Artifact]:
+    """Export ``method`` of ``run_dir`` into the new folder ``to``; returns what was written."""
+    weights = trained_weights(run_dir, method)
+    cfg = load_config(weights / "config.yaml")
+    converter = _check(options, to)
+    secret = None
+    if options.push_to_hub:
+        secret = hub.token()
+        hub.check_access(options.push_to_hub, secret)
+    to.mkdir(parents=True, exist_ok=True)
+    if options.merge:
+        save_merged(cfg, weights, to)
+    else:
+        copy_weights(weights, to)
+    shutil.copyfile(weights / "config.yaml", to / CONFIG)
+    card = model_card(run_dir, method, merged=options.merge, config_file=CONFIG)
+    (to / CARD).write_text(card, encoding="utf-8")
+    write_dataset(cfg, run_dir, to / "dataset")
+    artifacts = _artifacts(to, options.merge)
+    if converter is not None:
+        out = gguf.convert(to, to / f"{method}.gguf", converter)
+        artifacts.append(Artifact(out, f"llama-cli -m {out}  (llama.cpp, Ollama, LM Studio)"))
+    if options.push_to_hub and secret is not None:
+        for url in hub.push(to, to / "dataset", options.push_to_hub, secret):
+            artifacts.append(Artifact(to, f"uploaded: {url}"))
+    return artifacts
+
+
+def _check(options: Options, to: Path) -> Path | None:
+    """Refuse what cannot work before any work; the GGUF converter's path when asked for."""
+    if to.exists() and (not to.is_dir() or any(to.iterdir())):
+        raise ExportError(f"{to}: exists and is not an empty folder; export into a new folder")
+    if options.gguf and not options.merge:
+        raise ExportError("--gguf converts the merged model: add --merge")
+    return gguf.find_converter(options.llama_cpp) if options.gguf else None
+
+
+def save_merged(cfg: ExperimentConfig, weights: Path, to: Path) -> None:
+    """The student with the adapter merged in, as evaluation builds it, saved with its tokenizer.
+
+    Evaluation loads the base in ``train.student.dtype`` resolved for this machine and merges
+    the adapter into it (``engine_hf.merge_adapter``); the same steps here make the saved
+    weights the ones that produced the evaluated predictions. A full fine-tune is re-saved.
+    """
+    from revthink.evaluate.engine_hf import merge_adapter
+    from revthink.models import load_model, load_tokenizer
+
+    if weights_kind(weights) == "full":
+        model = load_model(ModelConfig(path=str(weights)))
+    else:
+        model = load_model(cfg.train.student)
+        merge_adapter(model, weights)
+    model.save_pretrained(to)
+    load_tokenizer(cfg.train.student).save_pretrained(to)
+
+
+def copy_weights(weights: Path, to: Path) -> None:
+    """The trained folder's weights and tokenizer files, without the run's bookkeeping."""
+    for path in sorted(weights.iterdir()):
+        if path.is_file() and path.name not in BOOKKEEPING:
+            shutil.copy2(path, to / path.name)
+
+
+def _artifacts(to: Path, merged: bool) -> list[Artifact]:
+    load = "AutoModelForCausalLM" if merged else "peft.AutoPeftModelForCausalLM"
+    data = to / "dataset"
+    return [
+        Artifact(to, f"{load}.from_pretrained({str(to)!r})"),
+        Artifact(to / CARD, "the model card"),
+        Artifact(data, f"datasets.load_dataset('parquet', data_files='{data}/data/*.parquet')"),
+    ]
