@@ -7,6 +7,7 @@ The model tier (a merged export answering exactly as evaluated, the dataset read
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,13 @@ def test_gguf_runs_the_converter_of_a_llama_cpp_checkout(tmp_path):
     )
     out = gguf.convert(tmp_path / "model", tmp_path / "m.gguf", gguf.find_converter(checkout))
     assert out.read_text() == f"{tmp_path / 'model'} --outfile {out} --outtype auto"
+    venv_python = checkout / ".venv" / "bin" / "python"  # the converter's own requirements
+    venv_python.parent.mkdir(parents=True)
+    marker = tmp_path / "venv-used"
+    venv_python.write_text(f'#!/bin/sh\ntouch {marker}\nexec {sys.executable} "$@"\n')
+    venv_python.chmod(0o755)
+    gguf.convert(tmp_path / "model", tmp_path / "v.gguf", checkout / gguf.CONVERTER)
+    assert marker.exists() and (tmp_path / "v.gguf").exists()
     (checkout / gguf.CONVERTER).write_text("import sys\nsys.exit('unsupported architecture')\n")
     with pytest.raises(ExportError, match="exit 1.*unsupported architecture"):
         gguf.convert(tmp_path / "model", tmp_path / "n.gguf", checkout / gguf.CONVERTER)

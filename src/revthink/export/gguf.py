@@ -3,7 +3,9 @@
 No package of the lock ships that converter: ``llama-cpp-python`` installs the compiled library
 and its Python bindings only, and ``gguf`` the GGUF reader/writer with its ``gguf_*`` tools.
 The converter lives in the llama.cpp source tree, so the export runs it from a checkout named by
-``--llama-cpp`` or ``$LLAMA_CPP_DIR``, in this Python, on the merged model folder.
+``--llama-cpp`` or ``$LLAMA_CPP_DIR`` on the merged model folder. Its requirements pin numpy 1.26
+and transformers < 5, against the lock's numpy 2 and transformers 5, so they belong in a venv of
+their own: the checkout's ``.venv`` runs the converter when it exists, this Python otherwise.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from revthink.errors import ExportError
 CONVERTER = "convert_hf_to_gguf.py"
 ENV = "LLAMA_CPP_DIR"
 INSTALL = (
-    "git clone https://github.com/ggml-org/llama.cpp && pip install -r "
-    "llama.cpp/requirements/requirements-convert_hf_to_gguf.txt, then pass --llama-cpp "
-    f"llama.cpp (or set ${ENV})"
+    "git clone https://github.com/ggml-org/llama.cpp && python -m venv llama.cpp/.venv && "
+    "llama.cpp/.venv/bin/pip install -r llama.cpp/requirements/requirements-convert_hf_to_gguf.txt"
+    f", then pass --llama-cpp llama.cpp (or set ${ENV})"
 )
 
 
@@ -41,8 +43,8 @@ def find_converter(llama_cpp: Path | None) -> Path:
 
 def convert(model_dir: Path, out_file: Path, converter: Path) -> Path:
     """Convert the transformers model in ``model_dir`` into ``out_file`` (its own dtype kept)."""
-    command = [sys.executable, str(converter), str(model_dir), "--outfile", str(out_file),
-               "--outtype", "auto"]
+    command = [python_for(converter.parent), str(converter), str(model_dir), "--outfile",
+               str(out_file), "--outtype", "auto"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not out_file.is_file():
         lines = (result.stderr or result.stdout).strip().splitlines()
@@ -50,3 +52,9 @@ def convert(model_dir: Path, out_file: Path, converter: Path) -> Path:
             f"{converter} failed (exit {result.returncode}): {lines[-1] if lines else 'no output'}"
         )
     return out_file
+
+
+def python_for(checkout: Path) -> str:
+    """The checkout's own venv Python where there is one (see above), else this Python."""
+    venv = checkout / ".venv" / "bin" / "python"
+    return str(venv) if venv.is_file() else sys.executable
