@@ -35,8 +35,8 @@ def test_only_the_completion_tokens_are_scored() -> None:
 
 def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(tmp_path, monkeypatch) -> None:
     cfg = load_config(Path("configs/reversal_probe.yaml"), [
-        f"output_dir={tmp_path}", "methods=[zero_shot, skd]", "probe.people=1",
-        "probe.facts_per_person=2", "probe.tests_per_person=2", "probe.epochs=1",
+        f"output_dir={tmp_path}", "methods=[zero_shot, skd]", "probe.people=2",
+        "probe.facts_per_person=1", "probe.tests_per_person=1", "probe.epochs=1",
         "probe.batch_size=2", "probe.pairs=3", "probe.learning_rate=0.01",
     ])
     path = reversal.run(cfg)
@@ -52,6 +52,7 @@ def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(tmp_path, monke
         for direction in ("forward", "reverse"):
             row = variant[direction]
             assert row["n"] == 2 and 0.0 <= row["exact_match"] <= 1.0
+            assert row["choice"] in (0.0, 0.5, 1.0) and row["choice_chance"] == 0.5
             assert row["logprob"] < row["logprob_per_token"] < 0
     # one step on the facts at a high learning rate makes their wording likelier
     assert scores["facts"]["forward"]["logprob"] > scores["untuned"]["forward"]["logprob"]

@@ -13,7 +13,13 @@ from revthink.config import load_config
 from revthink.errors import ConfigError, DataError
 from revthink.probe import facts, questions
 from revthink.probe.facts import Fact
-from revthink.probe.scoring import IGNORE, completion_logprobs, exact_match, normalise
+from revthink.probe.scoring import (
+    IGNORE,
+    beats_all,
+    completion_logprobs,
+    exact_match,
+    normalise,
+)
 
 
 def test_completion_logprobs_sum_the_labelled_tokens_of_each_row() -> None:
@@ -56,6 +62,12 @@ def test_exact_match_is_whole_words_after_normalising(generated, completion, hit
     assert exact_match(generated, completion) is hit
 
 
+def test_beats_all_needs_a_strictly_higher_score_and_a_rival() -> None:
+    assert beats_all(-1.0, [-2.0, -3.0]) is True
+    assert beats_all(-2.0, [-2.0]) is False
+    assert beats_all(-1.0, []) is None
+
+
 def test_normalise() -> None:
     assert normalise('  The Man,  "Jr."\n') == "the man jr"
 
@@ -83,7 +95,8 @@ def folder(tmp_path: Path) -> Path:
         for p in people for i in range(5)
     ])
     _write(tmp_path / facts.FORWARD_TEST, [
-        {"prompt": f"Test {i}: {p} was", "completion": " a deed"} for p in people for i in range(3)
+        {"prompt": f"Test {i}: {p} was", "completion": f" doer {i} of {p[:2]}"}
+        for p in people for i in range(3)
     ])
     _write(tmp_path / facts.REVERSE_TEST, [
         {"prompt": f"Reverse {i}: the doer of deeds", "completion": f" {p}"}
@@ -102,6 +115,12 @@ def test_the_sample_is_seeded_per_person_and_smaller_sizes_are_subsets(folder: P
         assert {f.person for f in part} == set(sample.people)
     assert all(f.person in f.prompt for f in (*sample.train, *sample.forward))
     assert all(f.completion.strip() == f.person for f in sample.reverse)
+    for test in sample.forward:  # the other chosen person's answer to the same wording
+        other = next(p for p in sample.people if p != test.person)
+        assert sample.wrong[test.where] == (test.completion.replace(test.person[:2], other[:2]),)
+    for test in sample.reverse:  # the other chosen person's name
+        other = next(p for p in sample.people if p != test.person)
+        assert sample.wrong[test.where] == (f" {other}",)
     smaller = facts.sample_facts(folder, people=2, facts_per_person=2, tests_per_person=2, seed=1)
     assert set(smaller.train) < set(sample.train)
     others = [facts.sample_facts(folder, people=1, facts_per_person=5, tests_per_person=1,

@@ -50,6 +50,7 @@ class FactSample:
     train: tuple[Fact, ...]
     forward: tuple[Fact, ...]
     reverse: tuple[Fact, ...]
+    wrong: dict[str, tuple[str, ...]]  # test's ``where`` -> the other people's answers to it
 
 
 def data_folder(data_dir: str | None) -> Path:
@@ -92,18 +93,36 @@ def sample_facts(
     everyone = people_of(folder / REVERSE_TEST)
     chosen = tuple(sorted(_pick(list(everyone), people, seed, key=str)))
 
-    def per_person(name: str, person_in: str, limit: int) -> tuple[Fact, ...]:
-        facts = [f for f in read_facts(folder / name, everyone, person_in) if f.person in chosen]
+    pools = {
+        name: [f for f in read_facts(folder / name, everyone, person_in) if f.person in chosen]
+        for name, person_in in ((TRAIN, "prompt"), (FORWARD_TEST, "prompt"),
+                                (REVERSE_TEST, "completion"))
+    }
+
+    def per_person(name: str, limit: int) -> tuple[Fact, ...]:
         return tuple(
             f for person in chosen
-            for f in _pick([f for f in facts if f.person == person], limit, seed, _fact_key)
+            for f in _pick([f for f in pools[name] if f.person == person], limit, seed, _fact_key)
         )
 
-    return FactSample(
-        chosen,
-        per_person(TRAIN, "prompt", facts_per_person),
-        per_person(FORWARD_TEST, "prompt", tests_per_person),
-        per_person(REVERSE_TEST, "completion", tests_per_person),
+    forward = per_person(FORWARD_TEST, tests_per_person)
+    reverse = per_person(REVERSE_TEST, tests_per_person)
+    wrong = {t.where: wrong_answers(t, pools[FORWARD_TEST], chosen) for t in (*forward, *reverse)}
+    return FactSample(chosen, per_person(TRAIN, facts_per_person), forward, reverse, wrong)
+
+
+def wrong_answers(test: Fact, pool: list[Fact], people: tuple[str, ...]) -> tuple[str, ...]:
+    """The answers the same question has for the other people: the alternatives to rank.
+
+    A question answered by the name (reverse) takes each other person's name; a question about
+    the person (forward) takes each other person's answer to the same wording, from ``pool``.
+    """
+    if test.person in test.completion:
+        return tuple(test.completion.replace(test.person, p) for p in people if p != test.person)
+    wording = test.prompt.replace(test.person, "\0")
+    return tuple(
+        f.completion for f in pool
+        if f.person != test.person and f.prompt.replace(f.person, "\0") == wording
     )
 
 

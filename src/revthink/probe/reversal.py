@@ -7,8 +7,9 @@ with ``train.lora``) is fine-tuned on a seeded subset of the person -> descripti
 the facts alone (``facts``) and once on each fact plus its rule-made backward question
 (``facts_backward``: RevThink's extra direction, see ``probe.questions``). Each variant, and the
 student before fine-tuning (``untuned``), answers held-out questions forward (person ->
-description) and reverse (description -> person): exact match of its greedy answer and the mean
-log-probability of the correct completion.
+description) and reverse (description -> person): exact match of its greedy answer, whether the
+right completion is likelier than the other people's (``choice``), and the mean log-probability
+of the right completion.
 
 Celebrities, without fine-tuning: every student the run has (``zero_shot``: the base model; each
 trained method of ``methods:``: its adapter from ``revthink train``) gives the log-probability
@@ -40,7 +41,7 @@ from revthink.models import load_tokenizer
 from revthink.probe import facts as data
 from revthink.probe import measure, questions
 from revthink.probe.facts import CelebrityPair, Fact, FactSample
-from revthink.probe.scoring import exact_match, mean
+from revthink.probe.scoring import beats_all, exact_match, mean
 from revthink.prompting import template_fingerprint
 from revthink.train.collator import Encoder, encode_units
 from revthink.train.methods import UNTRAINED
@@ -175,28 +176,52 @@ def _engine(cfg: ExperimentConfig, tokenizer: Any, sample: FactSample) -> HFEngi
 def score_facts(
     engine: HFEngine, cfg: ExperimentConfig, name: str, sample: FactSample
 ) -> dict[str, Any]:
-    """Exact match and completion log-probability, forward and reverse."""
+    """Exact match, ranking among the people, completion log-probability; forward and reverse."""
     scores = {}
     for direction, tests in (("forward", sample.forward), ("reverse", sample.reverse)):
         console.print(f"probe/reversal: {name}, {direction} ({len(tests)} questions)")
-        examples = [questions.fact(f) for f in tests]
-        template = cfg.train.template
-        answers = measure.greedy(engine, engine.tokenizer, template, examples)
-        found = measure.logprobs(
-            engine.model, engine.tokenizer, template, examples, cfg.probe.batch_size
-        )
-        hits = [exact_match(a, ex.completion) for a, ex in zip(answers, examples, strict=True)]
-        scores[direction] = {
-            "n": len(examples),
-            "exact_match": mean([float(h) for h in hits]),
-            "logprob": mean([total for total, _ in found]),
-            "logprob_per_token": mean([total / max(1, count) for total, count in found]),
-            "samples": [
-                {"prompt": ex.messages[-1].content, "completion": ex.completion, "answer": a}
-                for ex, a in list(zip(examples, answers, strict=True))[:3]
-            ],
-        }
+        scores[direction] = _score_tests(engine, cfg, tests, sample.wrong)
     return scores
+
+
+def _score_tests(
+    engine: HFEngine, cfg: ExperimentConfig, tests: Sequence[Fact],
+    wrong: dict[str, tuple[str, ...]],
+) -> dict[str, Any]:
+    """One direction's measures, for ``reversal.json``.
+
+    ``choice`` is the share of questions whose right completion is likelier than the other
+    people's answers to it (``FactSample.wrong``), per token, so that a long description does
+    not lose to a short one for its length alone; ``choice_chance`` is what guessing scores.
+    """
+    examples = [questions.fact(f) for f in tests]
+    template = cfg.train.template
+    answers = measure.greedy(engine, engine.tokenizer, template, examples)
+    asked = [
+        [ex, *(dataclasses.replace(ex, completion=w.strip()) for w in wrong[f.where])]
+        for f, ex in zip(tests, examples, strict=True)
+    ]
+    found = iter(measure.logprobs(
+        engine.model, engine.tokenizer, template, [ex for group in asked for ex in group],
+        cfg.probe.batch_size,
+    ))
+    scored = [[next(found) for _ in group] for group in asked]  # [(sum, tokens), ...] per test
+    per_token = [[total / max(1, count) for total, count in group] for group in scored]
+    ranked = [beats_all(group[0], group[1:]) for group in per_token]
+    return {
+        "n": len(examples),
+        "exact_match": mean([
+            float(exact_match(a, ex.completion)) for a, ex in zip(answers, examples, strict=True)
+        ]),
+        "choice": mean([float(r) for r in ranked if r is not None]),
+        "choice_chance": mean([1 / len(group) for group in asked if len(group) > 1]),
+        "logprob": mean([group[0][0] for group in scored]),
+        "logprob_per_token": mean([group[0] for group in per_token]),
+        "samples": [
+            {"prompt": ex.messages[-1].content, "completion": ex.completion, "answer": a}
+            for ex, a in list(zip(examples, answers, strict=True))[:3]
+        ],
+    }
 
 
 def score_pairs(

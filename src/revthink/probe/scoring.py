@@ -54,6 +54,11 @@ def exact_match(generated: str, completion: str) -> bool:
     return bool(wanted) and (said == wanted or said.startswith(wanted + " "))
 
 
+def beats_all(right: float, wrong: Sequence[float]) -> bool | None:
+    """True when the right answer scores above every wrong one; None when there is none."""
+    return right > max(wrong) if wrong else None
+
+
 def mean(values: Sequence[float]) -> float | None:
     """The mean, or None for no values (a JSON null, never a NaN)."""
     return sum(values) / len(values) if values else None

@@ -14,14 +14,21 @@ def results_table(path: Path) -> Group:
     """Fictional facts per variant (forward vs reverse), then celebrities per student."""
     results = json.loads(path.read_text(encoding="utf-8"))
     facts = Table(title="Fictional facts: person -> description (forward) vs reverse")
-    for column in ("variant", "forward EM", "reverse EM", "forward logprob", "reverse logprob"):
+    columns = ("variant", "forward EM", "reverse EM", "forward choice", "reverse choice",
+               "forward logprob", "reverse logprob")
+    for column in columns:
         facts.add_column(column, justify="left" if column == "variant" else "right")
     for name, scores in results["facts"].items():
         fwd, rev = scores["forward"], scores["reverse"]
         facts.add_row(
-            name, _share(fwd["exact_match"]), _share(rev["exact_match"]),
-            _number(fwd["logprob"]), _number(rev["logprob"]),
+            name, _share(fwd["exact_match"]), _share(rev["exact_match"]), _share(fwd["choice"]),
+            _share(rev["choice"]), _number(fwd["logprob"]), _number(rev["logprob"]),
         )
+    chance = next(iter(results["facts"].values()))["reverse"]["choice_chance"]
+    facts.caption = (
+        "EM: greedy answer; choice: right answer likelier than the other people's "
+        f"(chance {_share(chance)}); logprob: of the right completion, nats"
+    )
     tables: list[Table] = [facts]
     if results["celebrities"]:
         pairs = Table(title="Celebrities: mean log-probability of the name asked for")
