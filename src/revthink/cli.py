@@ -1,6 +1,7 @@
 """The `revthink` command line: one command a stage, each taking an experiment config.
 
-    revthink run [CONFIG] [a.b=c ...]       every stage, skipping finished ones
+    revthink run [CONFIG] [a.b=c ...]       every stage, skipping finished ones; a config
+                                            with `sweep:` runs each combination
     revthink augment|train|evaluate CONFIG  one stage
     revthink report RUN_DIR [RUN_DIR ...]   report.md + report.html
     revthink export RUN --method M --to DIR a trained method, its cards and data, to share
@@ -165,11 +166,28 @@ def run_all(
     ] = None,
     overrides: Overrides = None,
 ) -> None:
-    """augment -> train -> evaluate -> report, skipping finished stages."""
-    cfg = _config(config or DEFAULT_CONFIG, overrides)
+    """augment -> train -> evaluate -> report, skipping finished stages (each sweep combination)."""
+    path = config or DEFAULT_CONFIG
+    from revthink.sweep import is_sweep
+
+    if is_sweep(path, overrides or []):
+        _run_sweep(path, overrides or [])
+        return
+    cfg = _config(path, overrides)
     from revthink.pipeline import run
 
     typer.echo(run(cfg))
+
+
+def _run_sweep(path: Path, overrides: list[str]) -> None:
+    """Every combination of a config with a ``sweep:`` section, each checked before any runs."""
+    from revthink.sweep import load_sweep, run
+    from revthink.validation import check_references
+
+    sweep = load_sweep(path, overrides)
+    for combination in sweep.combinations:
+        check_references(combination.config, path)
+    typer.echo(run(sweep))
 
 
 @app.command()

@@ -318,8 +318,23 @@ def _require(ok: bool, key: str, expected: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+SWEEP = "sweep"  # the section `revthink run` expands into one run per combination
+
+
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read an experiment YAML and apply ``a.b=c`` overrides."""
+    raw = load_raw(path, overrides)
+    if SWEEP in raw:
+        raise ConfigError(
+            f"{path}: key '{SWEEP}': this config is a sweep; `revthink run {path}` runs every "
+            "combination, each stage command takes one run's config (runs/<name>/<combination>/"
+            "config.json)"
+        )
+    return build(ExperimentConfig, raw, source=str(path))
+
+
+def load_raw(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The YAML mapping of ``path`` with ``a.b=c`` overrides applied, not yet checked."""
     path = Path(path)
     raw = read_yaml(path, "config file")
     raw = {} if raw is None else raw  # an empty file: every default
@@ -327,7 +342,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentCo
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     for item in overrides:
         _apply_override(raw, item)
-    return build(ExperimentConfig, raw, source=str(path))
+    return raw
 
 
 def _apply_override(raw: dict[str, Any], item: str) -> None:

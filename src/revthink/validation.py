@@ -15,6 +15,7 @@ from revthink.config import ExperimentConfig, load_config, read_yaml
 from revthink.data.registry import get_spec, load_registry_file
 from revthink.data.spec import REGISTRY_DIR, parse_spec
 from revthink.errors import ConfigError, RevthinkError
+from revthink.sweep import is_sweep, load_sweep
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
@@ -63,11 +64,19 @@ def _check_dataset(path: Path) -> list[str]:
 
 
 def _check_config(path: Path) -> list[str]:
+    """One config, or every combination of a sweep (a dataset named in it is checked once)."""
     try:
-        config = load_config(path)
+        configs = _configs(path)
     except RevthinkError as err:
         return [str(err)]
-    return [f"{path}: {problem}" for problem in _dataset_references(config)]
+    problems = [f"{path}: {p}" for config in configs for p in _dataset_references(config)]
+    return list(dict.fromkeys(problems))
+
+
+def _configs(path: Path) -> list[ExperimentConfig]:
+    if is_sweep(path):
+        return [c.config for c in load_sweep(path).combinations]
+    return [load_config(path)]
 
 
 def check_references(config: ExperimentConfig, source: Path) -> None:

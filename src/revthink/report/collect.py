@@ -42,6 +42,7 @@ class Run:
     samples: tuple[AugmentedExample, ...] = ()
     fractions: dict[str, float] = field(default_factory=dict)  # method -> train_fraction
     notes: tuple[str, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)  # config.json of `revthink run`, if any
 
     @property
     def name(self) -> str:
@@ -59,9 +60,12 @@ def load_run(path: Path, sample_size: int = SAMPLE_SIZE, seed: int = 0) -> Run:
     funnel = _read_json(path / "augment" / "funnel.json", "augmentation funnel", notes)
     ledger = _read_json(path / "augment" / "ledger.json", "teacher ledger", notes)
     samples = read_samples(path / "augment" / "records.jsonl", sample_size, seed, notes)
+    fractions = read_fractions(path, notes)
+    config = path / "config.json"
+    settings = _read_mapping(config, json.loads, notes, "run config") if config.is_file() else None
     return Run(
-        path, scores, comparisons, losses, funnel, ledger, samples, read_fractions(path, notes),
-        tuple(notes),
+        path, scores, comparisons, losses, funnel, ledger, samples, fractions, tuple(notes),
+        settings or {},
     )
 
 

@@ -2,12 +2,16 @@
 
     revthink report runs/quickstart
     revthink report runs/frac10 runs/frac50 runs/frac100 --out runs/fractions-report
+    revthink report runs/synthetic_study        # a sweep: every combination's run folder
 
 Shows the method x benchmark accuracy table (95% intervals, best per column marked) and its bar
 chart, per-objective loss curves, the augmentation funnel and teacher ledger, sample augmented
 records, and, when the runs differ in ``train.train_fraction``, accuracy against the share of
-training data. Writes into ``OUT`` (default ``<first run>/report/``) the two reports and their
-PNG figures. A stage a run has not done is mentioned, never fatal.
+training data (the mean over seeds). Runs that differ only in their seed (a sweep's folder
+stands for its combinations' run folders) are also summed up per setting: accuracy and failure
+rates as mean, spread and number of seeds, and each paired difference seed by seed with how
+many seeds' intervals exclude 0. Writes into ``OUT`` (default ``<first run>/report/``) the
+two reports and their PNG figures. A stage a run has not done is mentioned, never fatal.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 from rich.console import Group
 
 from revthink.errors import DataError
-from revthink.report import plots
+from revthink.records import Score
+from revthink.report import plots, seeds
 from revthink.report.collect import Run, load_run, read_comparisons, read_scores
 from revthink.report.render import Plot, Sample, Section, Text, render_html, render_markdown
 from revthink.report.tables import (
@@ -50,12 +55,12 @@ PAIRED_NOTE = (
 
 def run(run_dirs: list[Path], out: Path | None = None) -> Path:
     """Write the report of ``run_dirs``; returns the path of ``report.html``."""
-    runs = [load_run(Path(d)) for d in run_dirs]
+    runs = [load_run(d) for d in run_folders(run_dirs)]
     out = out or Path(run_dirs[0]) / "report"
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: is a file; the report needs a folder (--out)")
     out.mkdir(parents=True, exist_ok=True)
-    title = "RevThink report: " + ", ".join(r.name for r in runs)
+    title = "RevThink report: " + ", ".join(Path(d).name for d in run_dirs)
     sections = build_sections(runs)
     for plot in (b for s in sections for b in s.blocks if isinstance(b, Plot)):
         (out / plot.file).write_bytes(plot.png)
@@ -65,10 +70,27 @@ def run(run_dirs: list[Path], out: Path | None = None) -> Path:
     return html_path
 
 
+def run_folders(run_dirs: Sequence[Path]) -> list[Path]:
+    """The run folders to read: a sweep's folder stands for its combinations' folders."""
+    from revthink.sweep import combination_folders
+
+    return [f for d in run_dirs for f in (combination_folders(Path(d)) or [Path(d)])]
+
+
 def results_table(run_dirs: Sequence[Path]) -> Group:
     """The accuracy and paired tables for the terminal (what `revthink run` prints at the end)."""
     accuracy, paired = _terminal_grids(run_dirs)
     return Group(to_rich(accuracy, title=TERMINAL_TITLE), to_rich(paired, title=PAIRED_TITLE))
+
+
+def sweep_table(run_dirs: Sequence[Path]) -> Group:
+    """What a sweep prints at the end: the over-seeds tables, or all runs' if it has no seeds."""
+    folders = run_folders(run_dirs)
+    groups = seeds.seed_groups([load_run(d) for d in folders])
+    if not groups:
+        return results_table(folders)
+    return Group(to_rich(seeds.accuracy_grid(groups), title="accuracy (%) over seeds"),
+                 to_rich(seeds.paired_grid(groups), title="paired differences per seed"))
 
 
 def results_text(run_dirs: Sequence[Path]) -> str:
@@ -105,7 +127,9 @@ def combined_results(runs: Sequence[tuple[str, Sequence, Sequence]]) -> Results:
 def build_sections(runs: list[Run]) -> list[Section]:
     """Every section of the report, in reading order."""
     results = combined_results([(r.name, r.scores, r.comparisons) for r in runs])
-    sections = [results_section(results)]
+    groups = seeds.seed_groups(runs)
+    sections = [seeds_section(groups)] if groups else []
+    sections.append(results_section(results))
     fraction = fraction_section(runs)
     if fraction is not None:
         sections.append(fraction)
@@ -132,21 +156,58 @@ def results_section(results: Results) -> Section:
     ))
 
 
+SEEDS_NOTE = (
+    "Runs that differ only in their seed, per setting: strict accuracy in percent as the mean "
+    "over seeds, its sample standard deviation and range; failure rates are means. Each seed "
+    "draws its own training and test problems."
+)
+SEEDS_PAIRED_NOTE = (
+    "Paired differences (points) of each method to zero_shot and to skd, seed by seed, with "
+    "their 95% paired-bootstrap intervals and McNemar p-values; the mean of the differences; "
+    "and how many seeds' intervals exclude 0 (above: the method is better)."
+)
+
+
+def seeds_section(groups: list[seeds.SeedGroup]) -> Section:
+    return Section("Over seeds", (
+        Text(SEEDS_NOTE), seeds.accuracy_grid(groups), Text(SEEDS_PAIRED_NOTE),
+        seeds.paired_grid(groups),
+    ))
+
+
 def fraction_section(runs: list[Run]) -> Section | None:
-    """Accuracy against ``train_fraction``, when the runs used more than one fraction."""
-    curves: dict[str, list[tuple[float, float, float, float]]] = {}
+    """Accuracy against ``train_fraction``, when the runs used more than one fraction.
+
+    A point is one run's accuracy with its 95% interval, or, where several runs (seeds) share
+    the fraction, their mean with their range.
+    """
+    found: dict[str, dict[float, list[Score]]] = {}
     for run in runs:
         for score in run.scores:
             fraction = run.fractions.get(score.method)
             if fraction is not None:
-                point = (fraction, score.accuracy, score.ci_low, score.ci_high)
-                curves.setdefault(f"{score.method} · {score.dataset}", []).append(point)
-    fractions = {p[0] for points in curves.values() for p in points}
-    if len(fractions) < 2:
+                curve = found.setdefault(f"{score.method} · {score.dataset}", {})
+                curve.setdefault(fraction, []).append(score)
+    if len({f for curve in found.values() for f in curve}) < 2:
         return None
-    chart = Plot("data_fraction.png", "Accuracy against the share of training data used",
-                 plots.fraction_chart(curves))
-    return Section("Sample efficiency", (chart,))
+    curves = {
+        label: [_point(fraction, scores) for fraction, scores in curve.items()]
+        for label, curve in found.items()
+    }
+    several = any(len(scores) > 1 for curve in found.values() for scores in curve.values())
+    caption = "Accuracy against the share of training data used" + (
+        " (mean over seeds, bars: their range)" if several else " (95% intervals)"
+    )
+    return Section("Sample efficiency",
+                   (Plot("data_fraction.png", caption, plots.fraction_chart(curves)),))
+
+
+def _point(fraction: float, scores: list[Score]) -> tuple[float, float, float, float]:
+    """(fraction, accuracy, low, high): one run's interval, or several runs' mean and range."""
+    if len(scores) == 1:
+        return (fraction, scores[0].accuracy, scores[0].ci_low, scores[0].ci_high)
+    values = [s.accuracy for s in scores]
+    return (fraction, sum(values) / len(values), min(values), max(values))
 
 
 def training_section(run: Run, suffix: str) -> Section:
