@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from support.threads import torch_threads
 
+from revthink.cli import main
 from revthink.config import load_config
 from revthink.models import load_tokenizer
 from revthink.probe import measure, questions, reversal
@@ -33,13 +35,21 @@ def test_only_the_completion_tokens_are_scored() -> None:
     assert row["labels"][: -len(scored)] == [IGNORE] * (len(row["labels"]) - len(scored))
 
 
-def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(tmp_path, monkeypatch) -> None:
-    cfg = load_config(Path("configs/reversal_probe.yaml"), [
+def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    config = "configs/reversal_probe.yaml"
+    overrides = [
         f"output_dir={tmp_path}", "methods=[zero_shot, skd]", "probe.people=2",
         "probe.facts_per_person=1", "probe.tests_per_person=1", "probe.epochs=1",
         "probe.batch_size=2", "probe.pairs=3", "probe.learning_rate=0.01",
-    ])
-    path = reversal.run(cfg)
+    ]
+    monkeypatch.setattr(sys, "argv", ["revthink", "probe", "reversal", config, *overrides])
+    main()
+    printed = capsys.readouterr().out
+    path = Path(printed.strip().splitlines()[-1])
+    assert path == tmp_path / "reversal_probe" / "probe" / "reversal.json"
+    assert all(word in printed for word in ("facts_backward", "untuned", "can reverse"))
     results = json.loads(path.read_text())
 
     assert results["train"]["facts"]["objectives"] == ["fact"]
@@ -67,5 +77,5 @@ def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(tmp_path, monke
         raise AssertionError("a finished probe trained again")
 
     monkeypatch.setattr(reversal, "fit", no_training)
-    assert reversal.run(cfg) == path
+    assert reversal.run(load_config(Path(config), overrides)) == path
     assert json.loads(path.read_text()) == results

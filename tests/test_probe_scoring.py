@@ -176,3 +176,17 @@ def test_probe_keys_are_checked(tmp_path: Path, override: str, key: str) -> None
     path.write_text("name: c\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(path, [override])
+
+
+def test_a_bad_probe_key_fails_before_any_model_loads(monkeypatch, capsys) -> None:
+    import sys
+
+    from revthink.cli import main
+
+    config = "configs/reversal_probe.yaml"
+    monkeypatch.setattr(sys, "argv", ["revthink", "probe", "reversal", config, "probe.pairs=-2"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert "key 'probe.pairs': expected an integer >= 0" in err and "Traceback" not in err

@@ -256,11 +256,11 @@ class ProbeConfig:
 
     data_dir: str | None = None  # folder holding reversal_curse/; found as data.data_dir is
     people: int = 4  # fictional people, a seeded sample of the 30 told person -> description
-    facts_per_person: int = 10  # training sentences per person (of 30)
+    facts_per_person: int = 5  # training sentences per person (of 30)
     tests_per_person: int = 5  # forward and reverse test questions per person (of 10 each)
-    epochs: float = 3.0  # passes over the facts, per fine-tuned variant
+    epochs: float = 2.0  # passes over the facts, per fine-tuned variant
     learning_rate: float = 1e-3
-    batch_size: int = 8  # rows per training step and per scoring batch
+    batch_size: int = 4  # rows per training step and per scoring batch
     pairs: int = 100  # celebrity parent/child pairs (a seeded sample) scored per student; 0: none
 
     def __post_init__(self) -> None:

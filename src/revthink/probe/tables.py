@@ -13,11 +13,10 @@ from rich.table import Table
 def results_table(path: Path) -> Group:
     """Fictional facts per variant (forward vs reverse), then celebrities per student."""
     results = json.loads(path.read_text(encoding="utf-8"))
-    facts = Table(title="Fictional facts: person -> description (forward) vs reverse")
-    columns = ("variant", "forward EM", "reverse EM", "forward choice", "reverse choice",
-               "forward logprob", "reverse logprob")
-    for column in columns:
-        facts.add_column(column, justify="left" if column == "variant" else "right")
+    facts = Table(title="Fictional facts learnt person -> description")
+    facts.add_column("variant", no_wrap=True)
+    for column in ("fwd EM", "rev EM", "fwd choice", "rev choice", "fwd logprob", "rev logprob"):
+        facts.add_column(column, justify="right")
     for name, scores in results["facts"].items():
         fwd, rev = scores["forward"], scores["reverse"]
         facts.add_row(
@@ -26,8 +25,9 @@ def results_table(path: Path) -> Group:
         )
     chance = next(iter(results["facts"].values()))["reverse"]["choice_chance"]
     facts.caption = (
-        "EM: greedy answer; choice: right answer likelier than the other people's "
-        f"(chance {_share(chance)}); logprob: of the right completion, nats"
+        "fwd: person -> description, rev: description -> person; EM: greedy answer; choice: "
+        f"right answer likelier than the other people's (chance {_share(chance)}); logprob: of "
+        "the right completion, nats"
     )
     tables: list[Table] = [facts]
     if results["celebrities"]:
