@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from support.threads import torch_threads
 
 from revthink.cli import main
 from revthink.config import load_config
+from revthink.manifest import write_manifest
 from revthink.models import load_tokenizer
 from revthink.probe import measure, questions, reversal
 from revthink.probe.facts import Fact
@@ -79,3 +81,13 @@ def test_the_probe_fine_tunes_scores_both_ways_and_skips_a_rerun(
     monkeypatch.setattr(reversal, "fit", no_training)
     assert reversal.run(load_config(Path(config), overrides)) == path
     assert json.loads(path.read_text()) == results
+
+    # once skd is trained (here: the probe's own adapter stands in), its student is scored too
+    skd = tmp_path / "reversal_probe" / "train" / "skd"
+    shutil.copytree(path.parent / "facts", skd)
+    write_manifest(skd, {"method": "skd"})
+    monkeypatch.undo()
+    again = json.loads(reversal.run(load_config(Path(config), overrides)).read_text())
+    assert list(again["celebrities"]) == ["zero_shot", "skd"]
+    assert again["celebrities"]["zero_shot"] == results["celebrities"]["zero_shot"]
+    assert again["celebrities"]["skd"]["all"] != results["celebrities"]["zero_shot"]["all"]
