@@ -62,16 +62,7 @@ def run(cfg: ExperimentConfig) -> Path:
     folder = data.data_folder(cfg.probe.data_dir)
     tokenizer = load_tokenizer(cfg.train.student)
     students = _students(cfg)
-    inputs = [folder / name for name in (data.TRAIN, data.FORWARD_TEST, data.REVERSE_TEST)]
-    inputs += [folder / data.PAIRS] if cfg.probe.pairs else []
-    expected = fingerprint(
-        cfg.probe, [*inputs, *(path / MANIFEST for path in students.values() if path)], cfg.seed,
-        extra={
-            "train": config_hash(cfg.train), "students": list(students),
-            "template": template_fingerprint(tokenizer, cfg.train.template),
-            "wording": questions.fingerprint(),
-        },
-    )
+    expected = _fingerprint(cfg, folder, tokenizer, students)
     if is_complete(out, expected):
         console.print("probe/reversal: complete, skipped")
         return out / RESULTS
@@ -94,18 +85,43 @@ def run(cfg: ExperimentConfig) -> Path:
     for name, weights in [("untuned", None), *((n, f) for n, (f, _) in trained.items())]:
         engine.use_weights(weights)
         results["facts"][name] = score_facts(engine, cfg, name, sample)
-    results["celebrities"] = {}
-    if cfg.probe.pairs:
-        every = data.read_pairs(folder / data.PAIRS)
-        pairs = data.sample_pairs(every, cfg.probe.pairs, cfg.seed)
-    for name, weights in students.items() if cfg.probe.pairs else ():
-        engine.use_weights(weights)
-        results["celebrities"][name] = score_pairs(engine, cfg, name, pairs)
+    results["celebrities"] = _celebrities(engine, cfg, folder, students)
     engine.close()
     results["seconds"] = round(time.perf_counter() - start, 1)
     (out / RESULTS).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     write_manifest(out, expected, outputs=[RESULTS], seconds=results["seconds"])
     return out / RESULTS
+
+
+def _fingerprint(
+    cfg: ExperimentConfig, folder: Path, tokenizer: Any, students: dict[str, Path | None]
+) -> dict[str, Any]:
+    """Probe settings, data files, the trained students' manifests, template and wordings."""
+    inputs = [folder / name for name in (data.TRAIN, data.FORWARD_TEST, data.REVERSE_TEST)]
+    inputs += [folder / data.PAIRS] if cfg.probe.pairs else []
+    inputs += [path / MANIFEST for path in students.values() if path is not None]
+    return fingerprint(
+        cfg.probe, inputs, cfg.seed,
+        extra={
+            "train": config_hash(cfg.train), "students": list(students),
+            "template": template_fingerprint(tokenizer, cfg.train.template),
+            "wording": questions.fingerprint(),
+        },
+    )
+
+
+def _celebrities(
+    engine: HFEngine, cfg: ExperimentConfig, folder: Path, students: dict[str, Path | None]
+) -> dict[str, Any]:
+    """``score_pairs`` of every student on the same seeded pairs; none when ``probe.pairs`` is 0."""
+    if not cfg.probe.pairs:
+        return {}
+    pairs = data.sample_pairs(data.read_pairs(folder / data.PAIRS), cfg.probe.pairs, cfg.seed)
+    scores = {}
+    for name, weights in students.items():
+        engine.use_weights(weights)
+        scores[name] = score_pairs(engine, cfg, name, pairs)
+    return scores
 
 
 def _students(cfg: ExperimentConfig) -> dict[str, Path | None]:
