@@ -87,3 +87,10 @@ def test_every_candidate_answer_hides_the_same_number() -> None:
     assert len({r.answer for r in rules if r is not None}) == 1
     assert [r.question.endswith(f"is {a}. What number does x stand for?")
             for r, a in zip(rules, ("7", "8", "100"), strict=True) if r is not None] == [True] * 3
+
+
+def test_a_number_equal_to_the_stated_answer_is_never_hidden() -> None:
+    p = problem("Sam has 7 apples and buys 10 more. How many now?", "17")
+    for seed in range(10):
+        assert mask_number(dataclasses.replace(p, answer="10"), seed).answer == "7"  # type: ignore[union-attr]
+    assert mask_number(p, 0, avoid=["7.0", "10"]) is None

@@ -64,6 +64,8 @@ def test_backward_plan_states_each_candidate_and_hides_the_same_number():
     assert fallback == ""
     assert [candidate for _, candidate, _ in plan] == ["10", "12"]
     assert len({rule.answer for _, _, rule in plan}) == 1
+    plan, _ = backward_plan(_problem("Ann has 4 pens and buys 6. How many now?"), ["4", "9"], 0)
+    assert {rule.answer for _, _, rule in plan} == {"6"}  # never a candidate's own value
     assert all(f"is {c}. What number" in rule.question for _, c, rule in plan)
 
 
@@ -72,7 +74,9 @@ def test_backward_plan_falls_back_without_a_number_to_state_or_to_hide():
     assert backward_plan(choice, ["A"], seed=0) == ([], "answer type 'choice': no number to "
                                                     "state and hide")
     repeated = _problem("2 cats and 2 dogs. How many pets?", "4")
-    assert backward_plan(repeated, ["4"], seed=0) == ([], "no number in the question to hide")
+    assert backward_plan(repeated, ["4"], seed=0)[1].startswith("no number in the question")
+    only_candidates = _problem("Ann has 4 pens and buys 6. How many now?")
+    assert backward_plan(only_candidates, ["4", "6"], seed=0)[1].startswith("no number in the")
     assert backward_plan(choice, [], seed=0)[1]  # marked even when no sample answered
 
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from revthink.answers import normalize
 from revthink.records import Problem
 
 # A number standing on its own: "5", "1,200", "3.5", "$40" (the "$" stays), not "3rd" or "x2".
@@ -54,12 +56,18 @@ class RuleBackward:
     answer: str
 
 
-def maskable_numbers(question: str) -> list[re.Match[str]]:
-    """The numbers of ``question`` that may be hidden, in order (see the module docstring)."""
+def maskable_numbers(question: str, avoid: Collection[str] = ()) -> list[re.Match[str]]:
+    """The numbers of ``question`` that may be hidden, in order (see the module docstring).
+
+    Numbers equal to a value of ``avoid`` are left out too: a backward question that states its
+    answer as 12 and hides a 12 is solved by copying the stated answer.
+    """
     written = [m.group().replace(",", "") for m in _ANY_NUMBER.finditer(question)]
+    avoided = {normalize(a, "number") for a in avoid}
     return [
         m for m in _NUMBER.finditer(question)
         if written.count(m.group().replace(",", "")) == 1 and not in_date_or_time(question, m)
+        and normalize(m.group(), "number") not in avoided
     ]
 
 
@@ -74,17 +82,20 @@ def in_date_or_time(text: str, number: re.Match[str]) -> bool:
     return is_year and _YEAR_WORD_BEFORE.search(before) is not None
 
 
-def mask_number(problem: Problem, seed: int) -> RuleBackward | None:
+def mask_number(
+    problem: Problem, seed: int, avoid: Collection[str] | None = None
+) -> RuleBackward | None:
     """The backward question hiding a seeded choice of number; None when Q has none to hide.
 
     Only problems with a numeric answer qualify: the answer is stated as a number in Q_b. A
     question that already uses x as a name has no free letter for the unknown and is skipped.
-    The choice depends on the seed and the problem's id, not on the answer, so every candidate
-    answer of one problem hides the same number.
+    No number equal to a value of ``avoid`` is hidden (default: the answer itself). The choice
+    depends on the seed, the problem's id and ``avoid``, not on the answer, so candidate answers
+    of one problem checked with the same ``avoid`` all hide the same number.
     """
     if problem.answer_type != "number" or _VARIABLE.search(problem.question):
         return None
-    candidates = maskable_numbers(problem.question)
+    candidates = maskable_numbers(problem.question, (problem.answer,) if avoid is None else avoid)
     if not candidates:
         return None
     digest = hashlib.sha256(f"{seed}\x00{problem.id}".encode()).digest()

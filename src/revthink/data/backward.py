@@ -4,7 +4,8 @@ A dataset YAML with ``backward: true`` is read this way (``gsm8k_backward``,
 ``synthetic_backward``); its problems keep their forward ids, so a student's forward and
 backward answers to the same problem can be paired.
 
-- Numeric datasets: one number that occurs once in Q is hidden as x by the rule of
+- Numeric datasets: one number that occurs once in Q (and differs from the answer, which a
+  model could otherwise copy) is hidden as x by the rule of
   ``revthink.augment.rule_backward``, the original answer is stated and x is asked for; the
   gold answer is the hidden number, exactly. Problems with no number to hide are left out and
   counted in a warning.
@@ -55,8 +56,9 @@ def rule_backward_problems(problems: Sequence[Problem], dataset: str, seed: int)
     skipped = len(problems) - len(kept)
     if skipped:
         _log.warning(
-            "dataset %r: %d of %d problems left out: no number to hide (one that occurs once "
-            "and is no part of a date or time)", dataset, skipped, len(problems),
+            "dataset %r: %d of %d problems left out: no number to hide (one that occurs once, "
+            "is no part of a date or time, and differs from the answer)", dataset, skipped,
+            len(problems),
         )
     return kept
 

@@ -8,7 +8,8 @@ times at ``evaluate.temperature`` (seeded with the run's seed). ``self_consisten
 answer most samples reach. ``forward_backward`` (FOBAR) also asks the same student, for each
 distinct candidate answer, the problem with one number hidden as x and the candidate stated as
 its answer (the rule of ``revthink.augment.rule_backward``, sent as the forward prompt of a
-number question, exactly as the ``gsm8k_backward`` benchmark asks it); a candidate that leads
+number question, exactly as the ``gsm8k_backward`` benchmark asks it; never hiding a number
+equal to a candidate, which copying the stated answer would recover); a candidate that leads
 the student back to the hidden number gains ``evaluate.backward_weight`` (``voting.combine``).
 A problem whose answer is not a number, or whose question has no number to hide, is decided by
 votes alone and its decoding says so (``fallback``).
@@ -70,11 +71,11 @@ def backward_plan(
     """
     if problem.answer_type != "number":
         return [], f"answer type {problem.answer_type!r}: no number to state and hide"
-    if mask_number(problem, seed) is None:
-        return [], "no number in the question to hide"
+    if mask_number(problem, seed, avoid=candidates) is None:
+        return [], "no number in the question to hide (apart from the candidate answers)"
     plan = []
     for candidate in candidates:
-        rule = mask_number(dataclasses.replace(problem, answer=candidate), seed)
+        rule = mask_number(dataclasses.replace(problem, answer=candidate), seed, avoid=candidates)
         assert rule is not None  # the choice of number does not depend on the answer
         plan.append((problem, candidate, rule))
     return plan, ""
