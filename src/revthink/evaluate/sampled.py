@@ -67,7 +67,8 @@ def backward_plan(
 ) -> tuple[list[Pending], str]:
     """The backward question of every candidate, or none and why the problem falls back.
 
-    The reason depends on the problem only, so it is given even when no sample stated an answer.
+    A problem whose answer is no number falls back whatever its samples say, so that reason is
+    given even when no sample stated an answer.
     """
     if problem.answer_type != "number":
         return [], f"answer type {problem.answer_type!r}: no number to state and hide"
