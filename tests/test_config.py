@@ -76,6 +76,20 @@ def test_overrides_parse_values_as_yaml(config_file: Path) -> None:
     assert cfg.augment.teacher.model == "qwen" and cfg.augment.teacher.backend == "program"
 
 
+@pytest.mark.parametrize(
+    ("value", "loggers"),
+    [("none", ()), ("[]", ()), ("tensorboard", ("tensorboard",)), ("wandb", ("wandb",)),
+     ("[tensorboard, wandb]", ("tensorboard", "wandb")), ("[wandb, wandb]", ("wandb",))],
+)
+def test_report_to_takes_one_name_none_or_a_list(
+    config_file: Path, value: str, loggers: tuple[str, ...]
+) -> None:
+    train = load_config(config_file, [f"train.report_to={value}"]).train
+    assert train.report_to == loggers
+    if not loggers:  # `none` is the default: a run that says so is the same run
+        assert config_hash(train) == config_hash(load_config(config_file).train)
+
+
 def test_an_override_can_create_a_section(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("", encoding="utf-8")
@@ -130,6 +144,9 @@ def test_an_override_can_create_a_section(tmp_path: Path) -> None:
         ("name=''", r"key 'name': expected a folder name, not a path"),
         ("augment.teacher.api_key_env=OPENAI-KEY", r"key 'augment.teacher.api_key_env': expected "
          r"the name of an environment variable"),
+        ("train.report_to=tensorbord",
+         r"key 'train.report_to': expected one of none, tensorboard, wandb, got 'tensorbord'"),
+        ("train.report_to=[mlflow]", r"key 'train.report_to': expected one of none, tensorboard"),
     ],
 )
 def test_bad_values_name_file_key_and_expected_type(
@@ -224,6 +241,9 @@ def test_post_init_checks_apply_to_direct_construction() -> None:
         ExperimentConfig(name="../up")
     with pytest.raises(ConfigError, match="unknown method 'nope'"):
         ExperimentConfig(methods=("nope",))
+    assert TrainConfig(report_to="tensorboard").report_to == ("tensorboard",)
+    with pytest.raises(ConfigError, match="'train.report_to'"):
+        TrainConfig(report_to="mlflow")
 
 
 def test_loading_a_config_checks_methods_without_importing_torch(config_file: Path) -> None:

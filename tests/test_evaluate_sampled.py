@@ -19,6 +19,7 @@ from revthink.data import load_problems
 from revthink.evaluate import stage
 from revthink.evaluate.voting import DECODINGS, read_decodings, tally
 from revthink.records import Prediction, Score, from_json, read_jsonl
+from revthink.report.stage import run as report
 
 pytestmark = pytest.mark.slow
 
@@ -123,3 +124,28 @@ def test_a_resumed_run_keeps_decodings_in_step_with_predictions(runs):
     first = next(iter(before))
     assert after[first] == before[first]  # kept, not sampled again
     assert len((folder / DECODINGS).read_text().splitlines()) == N
+
+
+def test_a_benchmark_with_its_own_decode_is_a_column_beside_the_greedy_one(runs, tmp_path):
+    whole = runs["forward_backward"].evaluate
+    own = BenchmarkConfig(dataset="synthetic_arithmetic", limit=N, decode="forward_backward",
+                          samples=SAMPLES, temperature=whole.temperature)
+    section = dataclasses.replace(
+        whole, decode="greedy", samples=1, temperature=0.0,
+        benchmarks=(BenchmarkConfig(dataset="synthetic_arithmetic", limit=N), own),
+    )
+    cfg = ExperimentConfig(name="mixed", output_dir=str(tmp_path), methods=("zero_shot",),
+                           evaluate=section)
+    stage.run(cfg)
+    greedy = _folder(cfg, "synthetic_arithmetic")
+    sampled = _folder(cfg, f"synthetic_arithmetic-forward_backward-n{SAMPLES}")
+    assert not (greedy / DECODINGS).exists()
+    # the same decoding as when the whole evaluate section asks for it
+    alone = _folder(runs["forward_backward"], "synthetic_arithmetic")
+    assert read_decodings(sampled) == read_decodings(alone)
+    for folder, decode in ((greedy, "greedy"), (sampled, "forward_backward")):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert (manifest["decode"], manifest["base_benchmark"]) == (decode, "synthetic_arithmetic")
+    md = (report([cfg.run_dir], None).parent / "report.md").read_text()
+    assert "| zero_shot | synthetic_arithmetic | greedy | 1 | 2 |" in md
+    assert f"| zero_shot | synthetic_arithmetic | forward_backward | {SAMPLES} | 2 |" in md

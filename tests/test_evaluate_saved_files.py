@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from revthink.config import ExperimentConfig
+from revthink.config import EvaluateConfig, ExperimentConfig
 from revthink.errors import RecordError
 from revthink.evaluate import stage
 from revthink.manifest import write_manifest
@@ -16,7 +16,9 @@ from revthink.records import Problem
 def _job(tmp_path: Path) -> stage.Job:
     problem = Problem("p1", "gsm8k", "1+1?", "2", "number")
     folder = tmp_path / "evaluate" / "skd" / "gsm8k"
-    return stage.Job("skd", "gsm8k", None, (problem,), folder, {"settings": 1}, {"gen": 1})
+    return stage.Job(
+        "skd", "gsm8k", None, (problem,), folder, {"settings": 1}, {"gen": 1}, EvaluateConfig()
+    )
 
 
 @pytest.mark.parametrize("text", ["{torn", "[1, 2]"])

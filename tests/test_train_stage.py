@@ -7,6 +7,7 @@ import os
 import random
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -169,3 +170,44 @@ def test_kill_and_resume_reaches_the_uninterrupted_result(tmp_path):
     a, b = (load_file(d / "skd" / "adapter_model.safetensors") for d in (straight, resumed))
     assert a.keys() == b.keys()
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def event_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """tag -> [(step, value)] of every TensorBoard event file under ``folder``.
+
+    Each file is TFRecord framing (8-byte length, 4-byte crc, the record, 4-byte crc) around
+    serialized ``Event`` protos, decoded with the writer package's own classes.
+    """
+    from tensorboardX.proto.event_pb2 import Event
+
+    found: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (length,) = struct.unpack_from("<Q", data, at)
+            event = Event.FromString(data[at + 12:at + 12 + length])
+            at += 12 + length + 4
+            for value in event.summary.value:
+                if value.HasField("simple_value"):
+                    found.setdefault(value.tag, []).append((event.step, value.simple_value))
+        assert at == len(data), path  # the framing accounts for every byte
+    return found
+
+
+def test_report_to_tensorboard_logs_each_objective_the_lr_and_the_throughput(tmp_path):
+    path = make_config(
+        tmp_path, "board", ["revthink"], n_records=6, max_steps=3, save_steps=100,
+        validation_fraction=0.34, report_to="tensorboard",
+    )
+    folder = stage.run(load_config(path)) / "revthink"
+    scalars = event_scalars(folder / "tensorboard")
+    log = rows(folder / "losses.jsonl")
+    for objective in ("forward", "backward_question", "backward_reasoning"):
+        points = scalars[f"train/loss_{objective}"]
+        assert [step for step, _ in points] == [1, 2, 3]
+        assert [v for _, v in points] == pytest.approx([r[f"loss_{objective}"] for r in log])
+        assert len(scalars[f"eval/loss_{objective}"]) == 1  # the validation after the last step
+    assert [v for _, v in scalars["train/learning_rate"]] == pytest.approx([r["lr"] for r in log])
+    throughput = scalars["train/tokens_per_second"]
+    assert [step for step, _ in throughput] == [1, 2, 3] and all(v > 0 for _, v in throughput)
+    assert [v for _, v in throughput] == pytest.approx([r["tokens_per_second"] for r in log])

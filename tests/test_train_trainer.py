@@ -17,7 +17,7 @@ from revthink.config import LoraSettings, ModelConfig, TrainConfig
 from revthink.errors import ConfigError
 from revthink.models import load_tokenizer
 from revthink.records import AugmentedExample, Problem
-from revthink.train import methods, progress, trainer
+from revthink.train import dashboards, methods, progress, trainer
 from revthink.train.collator import Encoder, encode_units
 from revthink.train.progress import StepLine, step_line
 from revthink.train.trainer import combine, lr_factor
@@ -116,6 +116,26 @@ def test_step_line_callback_prints_one_line_per_log(monkeypatch):
     assert lines[0].endswith("| 10.0 s/step | ETA 30s")
     assert re.fullmatch(r"train/skd step 2/4 \| loss 1\.0000 \| lr 1\.0e-03 \| 10\.0 s/step "
                         r"\| ETA 20s", lines[1])
+
+
+def test_a_logger_without_its_package_is_refused_with_the_key_and_the_install(monkeypatch):
+    dashboards.require(())  # none needs nothing
+    monkeypatch.setattr(dashboards.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"key 'train.report_to': wandb needs the wandb package"
+                       r".*run `pip install wandb`, or set train.report_to=none"):
+        dashboards.require(("wandb",))
+    with pytest.raises(ConfigError, match=r"tensorboard needs the tensorboardX or tensorboard "
+                       r"package.*`pip install 'revthink\[dashboards\]'`"):
+        dashboards.require(("tensorboard",))
+
+
+def test_tensorboard_writes_beside_the_adapter_not_into_the_deleted_checkpoints(tmp_path):
+    args = trainer.training_arguments(
+        TrainConfig(report_to=("tensorboard", "wandb")), seed=0, output_dir=tmp_path / "ck",
+        validate=False,
+    )
+    assert args.report_to == ["wandb"]  # the Trainer's own tensorboard would write into ck/
+    assert dashboards.tensorboard(tmp_path).logging_dir == str(tmp_path / "tensorboard")
 
 
 def test_float16_on_a_cpu_is_refused_with_the_key(monkeypatch):

@@ -42,6 +42,19 @@ def test_unknown_dataset_and_missing_split_are_reported(tmp_path):
     assert "key 'evaluate.benchmarks[1].split'" in second and "boolq (train, test)" in second
 
 
+def test_two_benchmarks_that_would_share_a_folder_are_reported(tmp_path):
+    sampled = "{dataset: gsm8k, decode: self_consistency, samples: 4, temperature: %s}"
+    path = _write(tmp_path, "twice.yaml", (
+        "name: x\nevaluate:\n  benchmarks:\n    - {dataset: gsm8k, limit: 5}\n"
+        f"    - {sampled % 0.7}\n    - {sampled % 1.0}\n"
+    ))
+    (problem,) = validate_all([path])
+    assert "'gsm8k-self_consistency-n4'" in problem and "key 'evaluate.benchmarks'" in problem
+    _write(tmp_path, "twice.yaml", path.read_text().replace("samples: 4, temperature: 1.0",
+                                                            "samples: 8, temperature: 1.0"))
+    assert validate_all([path]) == []
+
+
 def test_folder_and_dataset_yaml(tmp_path):
     _write(tmp_path, "good.yaml", "name: x\n")
     _write(tmp_path, "data.yaml", "name: d\nanswer_type: number\nfamily: math\nlocal:\n"

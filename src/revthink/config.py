@@ -151,6 +151,9 @@ class ObjectiveWeights:
     backward_reasoning: float = 1.0  # Q_b -> R_b
 
 
+Logger = Literal["tensorboard", "wandb"]  # train.report_to: transformers' logger names
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Stage 2: fine-tune the student on every trained method."""
@@ -177,9 +180,20 @@ class TrainConfig:
     save_steps: int = 50
     resume: bool = True
     gradient_checkpointing: bool = False
-    report_to: tuple[str, ...] = ()  # e.g. [tensorboard, wandb] when installed
+    # none: log nowhere (nothing leaves the machine); tensorboard: event files in
+    # train/<method>/tensorboard/; wandb: Weights & Biases; or a list of both. Each receives every
+    # objective's loss, the learning rate and the throughput (tokens/s), every step
+    report_to: Literal["none", "tensorboard", "wandb"] | tuple[Logger, ...] = ()
 
     def __post_init__(self) -> None:
+        # stored as a list of names, so `none`, [] and the default hash alike
+        names = (self.report_to,) if isinstance(self.report_to, str) else self.report_to
+        loggers = tuple(dict.fromkeys(name for name in names if name != "none"))
+        object.__setattr__(self, "report_to", loggers)
+        _require(
+            set(loggers) <= set(typing.get_args(Logger)), "train.report_to",
+            "none, tensorboard, wandb, or a list of tensorboard and wandb",
+        )
         _require(0 < self.train_fraction <= 1, "train.train_fraction", "a number in (0, 1]")
         _require(self.batch_size >= 1, "train.batch_size", "an integer >= 1")
         _require(self.grad_accum >= 1, "train.grad_accum", "an integer >= 1")
@@ -248,6 +262,19 @@ class EvaluateConfig:
                 f"a number > 0 with evaluate.decode '{self.decode}', which samples its "
                 "reasonings (e.g. 0.7)",
             )
+        for i, benchmark in enumerate(self.benchmarks):  # after the section's own checks
+            if benchmark.overrides:
+                try:
+                    self.for_benchmark(benchmark)
+                except ConfigError as err:
+                    raise ConfigError(
+                        str(err).replace("key 'evaluate.", f"key 'evaluate.benchmarks[{i}].", 1)
+                    ) from None
+
+    def for_benchmark(self, benchmark: BenchmarkConfig) -> EvaluateConfig:
+        """The settings ``benchmark`` is evaluated with: this section's, with its own on top."""
+        plain = dataclasses.replace(benchmark, decode=None, samples=None, temperature=None)
+        return dataclasses.replace(self, benchmarks=(plain,), **benchmark.overrides)
 
 
 @dataclass(frozen=True)
@@ -262,6 +289,7 @@ class ProbeConfig:
     learning_rate: float = 1e-3
     batch_size: int = 4  # rows per training step and per scoring batch
     pairs: int = 100  # celebrity parent/child pairs (a seeded sample) scored per student; 0: none
+    enabled: bool = False  # true: `revthink run` also runs the probe, after evaluation
 
     def __post_init__(self) -> None:
         for key in ("people", "facts_per_person", "tests_per_person", "batch_size"):

@@ -25,8 +25,10 @@ def run(cfg: ExperimentConfig) -> Path:
     from revthink.evaluate.stage import run as evaluate
     from revthink.report.stage import results_table
     from revthink.report.stage import run as report
+    from revthink.train.dashboards import require
     from revthink.train.stage import run as train
 
+    require(cfg.train.report_to)  # a missing logger package fails now, not after augmentation
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2), encoding="utf-8")

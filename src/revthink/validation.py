@@ -15,6 +15,7 @@ from revthink.config import ExperimentConfig, load_config, read_yaml
 from revthink.data.registry import get_spec, load_registry_file
 from revthink.data.spec import REGISTRY_DIR, parse_spec
 from revthink.errors import ConfigError, RevthinkError
+from revthink.evaluate.names import shared_name
 from revthink.sweep import is_sweep, load_sweep
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
@@ -108,4 +109,8 @@ def _dataset_references(config: ExperimentConfig) -> list[str]:
                 f"key '{key}.split': {split!r} is not a split of {spec.name} "
                 f"({', '.join(spec.split_names)})"
             )
+    twice = None if problems else shared_name(config.evaluate.benchmarks)
+    if twice is not None:
+        problems.append(f"key 'evaluate.benchmarks': two benchmarks would both be evaluated "
+                        f"under {twice!r}; give one another split or decode settings")
     return problems

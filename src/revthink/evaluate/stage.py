@@ -7,8 +7,11 @@ For each method of ``methods:`` (``zero_shot``: the untouched student; any other
 pairs such as StrategyQA -> BoolQ are simply more benchmarks), writes
 ``runs/<name>/evaluate/<method>/<benchmark>/``: ``predictions.jsonl`` (prompt, output,
 extracted answers, verdicts; appended a batch at a time), ``scores.json`` and ``manifest.json``
-(last); with ``evaluate.decode`` self_consistency or forward_backward also ``decodings.jsonl``
-(each problem's sampled answers, votes and backward checks: ``revthink.evaluate.sampled``).
+(last, naming the decode and samples); with ``evaluate.decode`` self_consistency or
+forward_backward also ``decodings.jsonl`` (each problem's sampled answers, votes and backward
+checks: ``revthink.evaluate.sampled``). A benchmark may set its own decode, samples and
+temperature (``BenchmarkConfig``), so one run answers a small set both greedily and by
+forward_backward; the engine is reopened once per distinct setting.
 ``runs/<name>/evaluate/scores.jsonl`` collects the scores of the whole config for the
 report, and ``comparisons.jsonl`` the paired differences between its methods
 (``revthink.evaluate.paired``).
@@ -33,11 +36,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from revthink.config import BenchmarkConfig, ExperimentConfig, to_dict
-from revthink.data import get_spec, load_problems
+from revthink.config import BenchmarkConfig, EvaluateConfig, ExperimentConfig, to_dict
+from revthink.data import load_problems
 from revthink.errors import DataError, ModelError, RecordError
 from revthink.evaluate import sampled
 from revthink.evaluate.engines import Engine, open_engine
+from revthink.evaluate.names import benchmark_name
 from revthink.evaluate.paired import compare_all
 from revthink.evaluate.scoring import (
     TIMING,
@@ -85,6 +89,7 @@ class Job:
     folder: Path
     expected: dict[str, Any]  # the manifest's fingerprint once finished
     generation: dict[str, Any]  # what the saved predictions depend on (no subset, no scoring)
+    settings: EvaluateConfig  # the evaluate section with the benchmark's own settings on top
 
 
 def run(cfg: ExperimentConfig) -> Path:
@@ -95,7 +100,11 @@ def run(cfg: ExperimentConfig) -> Path:
     student = Student(cfg, tokenizer, [j.weights for j in jobs if j.weights is not None])
     try:
         with _progress() as progress:
-            scores = [evaluate_job(cfg, job, tokenizer, student, progress) for job in jobs]
+            scores = [
+                evaluate_job(dataclasses.replace(cfg, evaluate=job.settings), job, tokenizer,
+                             student, progress)
+                for job in jobs
+            ]
     finally:
         student.close()
     write_jsonl(out / "scores.jsonl", scores)
@@ -116,42 +125,46 @@ def compare_jobs(cfg: ExperimentConfig, jobs: Sequence[Job]) -> list[Comparison]
 
 
 def plan(cfg: ExperimentConfig, tokenizer: Any) -> list[Job]:
-    """Every (method, benchmark) pair, method by method so weights are switched once each."""
+    """Every (method, benchmark) pair: benchmarks grouped by their generation settings (one
+    engine each), and within a group method by method, so weights are switched once each."""
     template = template_fingerprint(tokenizer, cfg.train.template)
     benchmarks = [(b, _problems(cfg, b)) for b in cfg.evaluate.benchmarks]
-    jobs = []
-    for method in cfg.methods:
-        weights = None if method == ZERO_SHOT else trained_weights(cfg.run_dir, method)
-        common = {
-            "method": method, "student": to_dict(cfg.train.student), "template": template,
-            "weights": {p.name: file_hash(p) for p in weight_files(weights)},
-        }
-        jobs += [_job(cfg, method, weights, b, problems, common) for b, problems in benchmarks]
-    return jobs
+    groups: dict[str, list[tuple[BenchmarkConfig, tuple[Problem, ...]]]] = {}
+    for benchmark, problems in benchmarks:
+        groups.setdefault(engine_key(cfg.evaluate.for_benchmark(benchmark)), []).append(
+            (benchmark, problems))
+    weights = {m: None if m == ZERO_SHOT else trained_weights(cfg.run_dir, m) for m in cfg.methods}
+    common = {
+        m: {"method": m, "student": to_dict(cfg.train.student), "template": template,
+            "weights": {p.name: file_hash(p) for p in weight_files(w)}}
+        for m, w in weights.items()
+    }
+    return [
+        _job(cfg, method, weights[method], b, problems, common[method])
+        for group in groups.values() for method in cfg.methods for b, problems in group
+    ]
 
 
 def _job(
     cfg: ExperimentConfig, method: str, weights: Path | None, benchmark: BenchmarkConfig,
     problems: tuple[Problem, ...], common: dict[str, Any],
 ) -> Job:
-    unlimited = dataclasses.replace(benchmark, limit=None)
+    settings = cfg.evaluate.for_benchmark(benchmark)
+    unlimited = dataclasses.replace(settings.benchmarks[0], limit=None)
     generation = fingerprint(
-        dataclasses.replace(cfg.evaluate, benchmarks=(unlimited,), limit=None, bootstrap_samples=1),
+        dataclasses.replace(settings, benchmarks=(unlimited,), limit=None, bootstrap_samples=1),
         seed=cfg.seed, extra=common,
     )
-    expected = fingerprint(
-        dataclasses.replace(cfg.evaluate, benchmarks=(benchmark,)), seed=cfg.seed,
-        extra={**common, "problems": _digest(problems)},
-    )
+    expected = fingerprint(settings, seed=cfg.seed, extra={**common, "problems": _digest(problems)})
     name = benchmark_name(benchmark)
     folder = cfg.run_dir / "evaluate" / method / name
-    return Job(method, name, weights, problems, folder, expected, generation)
+    return Job(method, name, weights, problems, folder, expected, generation, settings)
 
 
-def benchmark_name(benchmark: BenchmarkConfig) -> str:
-    """The benchmark's folder and column name: the dataset, plus the split unless ``test``."""
-    name = get_spec(benchmark.dataset).name
-    return name if benchmark.split == "test" else f"{name}-{benchmark.split}"
+def engine_key(settings: EvaluateConfig) -> str:
+    """Settings that need an engine of their own (all but the benchmark list)."""
+    data = {k: v for k, v in to_dict(settings).items() if k != "benchmarks"}
+    return json.dumps(data, sort_keys=True)
 
 
 def trained_weights(run_dir: Path, method: str) -> Path:
@@ -174,21 +187,26 @@ def weight_files(folder: Path | None) -> list[Path]:
 
 
 class Student:
-    """The engine, opened on first use (a fully finished run never loads a model)."""
+    """The engine, opened on first use (a fully finished run never loads a model), and opened
+    again when a benchmark needs other generation settings (only one is open at a time: a
+    vLLM engine claims most of the GPU's memory)."""
 
     _UNSET: Any = object()  # differs from every folder and from None (the base student)
 
     def __init__(self, cfg: ExperimentConfig, tokenizer: Any, folders: Sequence[Path]) -> None:
         self.cfg, self.tokenizer, self.folders = cfg, tokenizer, list(folders)
         self.engine: Engine | None = None
+        self.settings = ""  # engine_key of the open engine
         self.current: Any = self._UNSET
 
-    def with_weights(self, folder: Path | None) -> Engine:
+    def with_weights(self, folder: Path | None, settings: EvaluateConfig) -> Engine:
+        if self.engine is not None and engine_key(settings) != self.settings:
+            self.close()
         if self.engine is None:
             self.engine = open_engine(
-                self.cfg.evaluate, self.cfg.train.student, self.tokenizer, self.cfg.seed,
-                self.folders,
+                settings, self.cfg.train.student, self.tokenizer, self.cfg.seed, self.folders
             )
+            self.settings, self.current = engine_key(settings), self._UNSET
         if folder != self.current:
             self.engine.use_weights(folder)
             self.current = folder
@@ -203,7 +221,10 @@ class Student:
 def evaluate_job(
     cfg: ExperimentConfig, job: Job, tokenizer: Any, student: Student, progress: Progress
 ) -> Score:
-    """Predict what is missing, rescore everything, write scores and manifest (last)."""
+    """Predict what is missing, rescore everything, write scores and manifest (last).
+
+    ``cfg.evaluate`` is the job's own settings (``Job.settings``).
+    """
     label = f"{job.method} / {job.benchmark}"
     task = progress.add_task(label, total=len(job.problems))
     if is_complete(job.folder, job.expected):
@@ -214,7 +235,8 @@ def evaluate_job(
     progress.update(task, completed=len(done))
     todo = [p for p in job.problems if p.id not in done]
     if todo:
-        predict(cfg, job, todo, tokenizer, student.with_weights(job.weights), progress, task)
+        engine = student.with_weights(job.weights, job.settings)
+        predict(cfg, job, todo, tokenizer, engine, progress, task)
     score = finish(cfg, job)
     progress.update(task, description=f"{label}: {score.accuracy:.1%}")
     return score
@@ -281,6 +303,8 @@ def finish(cfg: ExperimentConfig, job: Job) -> Score:
     write_manifest(
         job.folder, job.expected, method=job.method, benchmark=job.benchmark, n=score.n,
         weights=str(job.weights) if job.weights else None, engine=cfg.evaluate.engine,
+        decode=cfg.evaluate.decode, samples=cfg.evaluate.samples,
+        base_benchmark=benchmark_name(job.settings.benchmarks[0]),
     )
     return score
 

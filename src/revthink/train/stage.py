@@ -39,7 +39,7 @@ from revthink.manifest import fingerprint, invalidate, is_complete, write_manife
 from revthink.models import base_model, load_tokenizer
 from revthink.prompting import template_fingerprint
 from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
-from revthink.train import methods, objectives
+from revthink.train import dashboards, methods, objectives
 from revthink.train.collator import Encoder, LengthReport, encode_units
 from revthink.train.trainer import fit, training_dtype, truncate_log
 
@@ -143,6 +143,7 @@ def _resume_point(out_dir: Path, expected: dict[str, Any], resume: bool, main: b
         if last is None:
             shutil.rmtree(checkpoints, ignore_errors=True)
             (out_dir / "losses.jsonl").unlink(missing_ok=True)
+            shutil.rmtree(out_dir / dashboards.TENSORBOARD, ignore_errors=True)
             checkpoints.mkdir(parents=True)
             stamp.write_text(json.dumps(expected, sort_keys=True))
         else:

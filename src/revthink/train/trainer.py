@@ -5,8 +5,9 @@ The only subclass behaviour is what the RevThink objective needs: a batch is
 loss combines the weighted objective losses (``combine``: their weighted mean by default, as
 the paper averages them) with one forward pass per objective, and each ``L_o`` is logged on its
 own (``loss_forward``, ``loss_backward_question``, ...; ``eval_loss_*`` on the validation slice)
-to every ``report_to`` logger, as one readable line a step to stderr (``progress.StepLine``)
-and as one JSON row a step to ``losses.jsonl``. The learning-rate schedule is ours too
+with the throughput (``tokens_per_second``) to every ``report_to`` logger (``dashboards``), as
+one readable line a step to stderr (``progress.StepLine``) and as one JSON row a step to
+``losses.jsonl``. The learning-rate schedule is ours too
 (``lr_factor``): the Trainer's warm-up starts at lr 0, which wastes the first step of a short
 run.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import partial
@@ -28,6 +30,7 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from revthink.config import TrainConfig
 from revthink.errors import ConfigError
 from revthink.models import load_model, resolve_dtype
+from revthink.train import dashboards
 from revthink.train.progress import StepLine
 
 if TYPE_CHECKING:
@@ -78,6 +81,8 @@ class ObjectiveTrainer(Trainer):
         self._pending: dict[str, dict[str, list[torch.Tensor]]] = {
             "train": defaultdict(list), "eval": defaultdict(list),
         }
+        self._tokens = torch.zeros((), dtype=torch.int64, device=self.args.device)
+        self._since: float | None = None  # when the tokens began to count; None: at start_time
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """One forward pass per objective; each loss is the mean over its completion tokens."""
@@ -86,6 +91,8 @@ class ObjectiveTrainer(Trainer):
         pending = self._pending["train" if model.training else "eval"]
         for name, loss in losses.items():
             pending[name].append(loss.detach())
+        if model.training:
+            self._tokens += sum(inputs[name]["attention_mask"].sum() for name in losses)
         return (total, None) if return_outputs else total
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
@@ -112,8 +119,10 @@ class ObjectiveTrainer(Trainer):
         """Add the per-objective means since the last log to the train or eval row."""
         if "loss" in logs:
             logs.update(self._drain("train", "loss_"))
+            logs.update(self._throughput(start_time))
         if "eval_loss" in logs:
             logs.update(self._drain("eval", "eval_loss_"))
+            self._since = time.time()  # validation time is not training time
         super().log(logs, start_time)
 
     def _drain(self, mode: str, prefix: str) -> dict[str, float]:
@@ -123,6 +132,20 @@ class ObjectiveTrainer(Trainer):
             prefix + name: round(self.accelerator.reduce(mean, "mean").item(), 6)
             for name, mean in means.items()
         }
+
+    def _throughput(self, start_time: float | None) -> dict[str, float]:
+        """Non-padding tokens a second, every objective and process, since the last train log.
+
+        The first interval starts when training does (``start_time``, from ``time.time()``);
+        it then includes checkpoint saving, as the wall clock does.
+        """
+        since = self._since if self._since is not None else start_time
+        tokens = self.accelerator.reduce(self._tokens, "sum").item()
+        self._tokens.zero_()
+        self._since = time.time()
+        if since is None:  # a log outside training
+            return {}
+        return {"tokens_per_second": round(tokens / max(self._since - since, 1e-6), 1)}
 
 
 class LossLog(TrainerCallback):
@@ -142,6 +165,7 @@ class LossLog(TrainerCallback):
         row.update({k[len(prefix):]: v for k, v in logs.items() if k.startswith(prefix + "loss")})
         if split == "train":
             row.update(lr=logs.get("learning_rate"), grad_norm=logs.get("grad_norm"))
+            row.update(tokens_per_second=logs.get("tokens_per_second"))
         row["epoch"] = logs.get("epoch")
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
@@ -208,7 +232,8 @@ def training_arguments(
         eval_strategy="steps" if validate else "no",  # every save and after the last step
         eval_steps=cfg.save_steps,
         remove_unused_columns=False,  # rows are nested per objective
-        report_to=list(cfg.report_to) or "none",
+        # tensorboard is set up by fit (dashboards.tensorboard), the others by the Trainer
+        report_to=[name for name in cfg.report_to if name != "tensorboard"] or "none",
         dataloader_num_workers=0,
     )
 
@@ -263,11 +288,13 @@ def fit(
 
     from revthink.train.collator import ObjectiveCollator
 
+    dashboards.require(cfg.report_to)
     dtype = training_dtype(cfg)
     args = training_arguments(
         cfg, seed=seed, output_dir=out_dir / "checkpoints", validate=bool(eval_rows), dtype=dtype
     )
     set_seed(seed)  # LoRA initialisation draws from the global generator
+    loggers = [dashboards.tensorboard(out_dir)] if "tensorboard" in cfg.report_to else []
     trainer = ObjectiveTrainer(
         model=prepare_model(cfg, str(args.device), dtype),
         args=args,
@@ -275,7 +302,7 @@ def fit(
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
         data_collator=ObjectiveCollator(tokenizer.pad_token_id, tuple(weights)),
         processing_class=tokenizer,
-        callbacks=[LossLog(out_dir / "losses.jsonl"), StepLine(label), *callbacks],
+        callbacks=[LossLog(out_dir / "losses.jsonl"), StepLine(label), *loggers, *callbacks],
         weights=weights,
         reduction=cfg.objective_reduction,
     )
