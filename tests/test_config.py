@@ -263,3 +263,20 @@ def test_to_dict_round_trips_through_build_and_hash_follows_values(config_file: 
     assert config_hash(cfg) != config_hash(load_config(config_file, ["seed=4"]))
     changed = load_config(config_file, ["augment.k=3"])
     assert config_hash(cfg.augment) != config_hash(changed.augment)
+
+
+def test_a_benchmark_sets_its_own_decode_on_top_of_the_evaluate_section() -> None:
+    own = BenchmarkConfig("gsm8k", limit=5, decode="forward_backward", samples=4, temperature=0.7)
+    section = EvaluateConfig(benchmarks=(BenchmarkConfig("gsm8k", limit=5), own), max_new_tokens=9)
+    settings = section.for_benchmark(own)
+    assert (settings.decode, settings.samples, settings.temperature) == ("forward_backward", 4, 0.7)
+    assert settings.max_new_tokens == 9
+    assert settings.benchmarks == (BenchmarkConfig("gsm8k", limit=5),)
+    assert section.for_benchmark(section.benchmarks[0]).decode == "greedy"
+    # each benchmark's settings are checked as the section's are, naming the benchmark
+    with pytest.raises(ConfigError, match=r"'evaluate.benchmarks\[1\].temperature': expected a "
+                                          "number > 0 with evaluate.decode 'forward_backward'"):
+        EvaluateConfig(benchmarks=(BenchmarkConfig("gsm8k"),
+                                   BenchmarkConfig("gsm8k", decode="forward_backward", samples=4)))
+    with pytest.raises(ConfigError, match=r"'evaluate.benchmarks\[0\].samples': expected 1 with"):
+        EvaluateConfig(benchmarks=(BenchmarkConfig("gsm8k", samples=3),))

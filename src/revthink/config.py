@@ -207,11 +207,26 @@ class TrainConfig:
         _require(self.save_steps >= 1, "train.save_steps", "an integer >= 1")
 
 
+Decode = Literal["greedy", "self_consistency", "forward_backward"]
+
+
 @dataclass(frozen=True)
 class BenchmarkConfig:
     dataset: str  # registry name
     split: str = "test"
     limit: int | None = None  # seeded subset for quick looks
+    # this benchmark's own evaluate.decode / samples / temperature (null: the evaluate section's),
+    # e.g. a small set also answered by forward_backward beside the greedy ones; a benchmark
+    # with its own decode is a column of its own (``synthetic_arithmetic-forward_backward-n4``)
+    decode: Decode | None = None
+    samples: int | None = None
+    temperature: float | None = None
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The evaluate settings this benchmark sets for itself."""
+        keys = ("decode", "samples", "temperature")
+        return {key: getattr(self, key) for key in keys if getattr(self, key) is not None}
 
 
 @dataclass(frozen=True)
@@ -231,7 +246,7 @@ class EvaluateConfig:
     threads: int = 0  # CPU threads for generation; 0: the cores other processes leave free
     # greedy: one answer each; self_consistency: the majority of `samples` sampled reasonings;
     # forward_backward: those votes plus a backward check of each candidate answer (numbers)
-    decode: Literal["greedy", "self_consistency", "forward_backward"] = "greedy"
+    decode: Decode = "greedy"
     samples: int = 1  # n: reasonings sampled per problem by self_consistency/forward_backward
     backward_weight: float = 1.0  # forward_backward: score = votes + weight * backward successes
 
