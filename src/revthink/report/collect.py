@@ -1,7 +1,7 @@
 """Reading what a run folder holds for the report; a missing stage becomes a note, not a crash.
 
-A run folder is ``runs/<name>/`` with any of ``augment/``, ``train/<method>/`` and
-``evaluate/`` in it (see ``revthink.cli``). Each reader returns nothing when its files are
+A run folder is ``runs/<name>/`` with any of ``augment/``, ``train/<method>/``, ``evaluate/``
+and ``probe/`` in it (see ``revthink.cli``). Each reader returns nothing when its files are
 absent and says so in ``Run.notes``.
 """
 
@@ -43,6 +43,9 @@ class Run:
     fractions: dict[str, float] = field(default_factory=dict)  # method -> train_fraction
     notes: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)  # config.json of `revthink run`, if any
+    # (method, benchmark) -> its evaluation's manifest.json (decode, samples, ...), where read
+    manifests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    probe: dict[str, Any] | None = None  # probe/reversal.json of `revthink probe reversal`
 
     @property
     def name(self) -> str:
@@ -63,9 +66,11 @@ def load_run(path: Path, sample_size: int = SAMPLE_SIZE, seed: int = 0) -> Run:
     fractions = read_fractions(path, notes)
     config = path / "config.json"
     settings = _read_mapping(config, json.loads, notes, "run config") if config.is_file() else None
+    manifests = read_evaluation_manifests(path / "evaluate", scores, notes)
+    probe = _read_json(path / "probe" / "reversal.json", "reversal probe results", notes)
     return Run(
         path, scores, comparisons, losses, funnel, ledger, samples, fractions, tuple(notes),
-        settings or {},
+        settings or {}, manifests, probe,
     )
 
 
@@ -78,6 +83,22 @@ def read_scores(folder: Path, notes: list[str]) -> tuple[Score, ...]:
     if not files:
         notes.append(f"no evaluation results in {folder}: run `revthink evaluate`")
     return tuple(_score(f) for f in files)
+
+
+def read_evaluation_manifests(
+    folder: Path, scores: tuple[Score, ...], notes: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The manifest of each score's evaluation, which names its decode; absent ones are left out
+    (an evaluation still running, or a score copied without its folder)."""
+    found = {}
+    for score in scores:
+        path = folder / score.method / score.dataset / "manifest.json"
+        if not path.is_file():
+            continue
+        data = _read_mapping(path, json.loads, notes, "evaluation manifest")
+        if data is not None:
+            found[(score.method, score.dataset)] = data
+    return found
 
 
 def read_comparisons(folder: Path) -> tuple[Comparison, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from revthink.probe.tables import chance
 from revthink.report.tables import Results
 
 DPI = 110
@@ -76,6 +77,45 @@ def fraction_chart(curves: Mapping[str, Sequence[tuple[float, float, float, floa
     axes.set_xlabel("training data used (%)")
     axes.set_ylabel("accuracy (%)")
     axes.legend(fontsize="small")
+    return _png(figure)
+
+
+def reversal_chart(results: Mapping[str, Any]) -> bytes:
+    """The reversal probe, forward vs reverse bars side by side.
+
+    Panels: per fine-tuned variant, ``choice`` (%, guessing's level dashed) and the mean
+    log-probability of the right completion; per student, the celebrity pairs' log-probability
+    child -> parent vs parent -> child (when scored). ``results`` is ``reversal.json``.
+    """
+    facts = results["facts"]
+    celebrities = {n: groups["all"] for n, groups in (results.get("celebrities") or {}).items()}
+    panels = [
+        ("choice (%)", {n: (100 * s["forward"]["choice"], 100 * s["reverse"]["choice"])
+                        for n, s in facts.items()}, ("forward", "reverse")),
+        ("log-probability (nats)", {n: (s["forward"]["logprob"], s["reverse"]["logprob"])
+                                    for n, s in facts.items()}, ("forward", "reverse")),
+    ]
+    if celebrities:
+        panels.append(("celebrities: log-probability",
+                       {n: (g["child_to_parent"], g["parent_to_child"])
+                        for n, g in celebrities.items()},
+                       ("child -> parent", "parent -> child")))
+    figure = Figure(figsize=(3.6 * len(panels) + 0.6, 3.6), layout="constrained")
+    for number, (title, bars, labels) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), number)
+        names = list(bars)
+        for side, label in enumerate(labels):
+            xs = [i + (side - 0.5) * 0.38 for i in range(len(names))]
+            heights = [bars[n][side] if bars[n][side] is not None else 0.0 for n in names]
+            axes.bar(xs, heights, 0.38, label=label)
+        if number == 1:
+            guess = chance(dict(results))
+            if guess is not None:
+                axes.axhline(100 * guess, color="grey", linestyle="--", linewidth=1)
+            axes.set_ylim(0, 100)
+        axes.set_xticks(range(len(names)), names, fontsize="small", rotation=15)
+        axes.set_title(title, fontsize="medium")
+        axes.legend(fontsize="x-small")
     return _png(figure)
 
 

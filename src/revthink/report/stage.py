@@ -10,8 +10,10 @@ records, and, when the runs differ in ``train.train_fraction``, accuracy against
 training data (the mean over seeds). Runs that differ only in their seed (a sweep's folder
 stands for its combinations' run folders) are also summed up per setting: accuracy and failure
 rates as mean, spread and number of seeds, and each paired difference seed by seed with how
-many seeds' intervals exclude 0. Writes into ``OUT`` (default ``<first run>/report/``) the
-two reports and their PNG figures. A stage a run has not done is mentioned, never fatal.
+many seeds' intervals exclude 0. "Reverse skills" (``revthink.report.reverse``) puts
+backward-benchmark accuracy beside forward accuracy, compares decode strategies and shows the
+reversal probe. Writes into ``OUT`` (default ``<first run>/report/``) the two reports and their
+PNG figures. A stage a run has not done is mentioned, never fatal.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from rich.console import Group
 
 from revthink.errors import DataError
 from revthink.records import Score
-from revthink.report import plots, seeds
+from revthink.report import plots, reverse, seeds
 from revthink.report.collect import Run, load_run, read_comparisons, read_scores
 from revthink.report.render import Plot, Sample, Section, Text, render_html, render_markdown
 from revthink.report.tables import (
@@ -133,6 +135,10 @@ def build_sections(runs: list[Run]) -> list[Section]:
     fraction = fraction_section(runs)
     if fraction is not None:
         sections.append(fraction)
+    skills, missing = reverse.section(
+        runs, lambda run, method: f"{run.name}/{method}" if len(runs) > 1 else method
+    )
+    sections += [skills] if skills is not None else []
     for run in runs:
         suffix = f": {run.name}" if len(runs) > 1 else ""
         sections += [
@@ -140,6 +146,7 @@ def build_sections(runs: list[Run]) -> list[Section]:
             samples_section(run, suffix),
         ]
     notes = [Text(f"{run.name}: {note}") for run in runs for note in run.notes]
+    notes += [Text(note) for note in missing]
     if notes:
         sections.append(Section("Not shown", tuple(notes)))
     return sections
