@@ -1,4 +1,7 @@
-"""`revthink run CONFIG`: augment -> train -> evaluate -> report, in one command.
+"""`revthink run CONFIG`: augment -> train -> evaluate [-> probe] -> report, in one command.
+
+The reversal probe (``revthink probe reversal``) joins the run when its config says
+``probe: {enabled: true}``; it comes after evaluation, so the report shows its results too.
 
 Each stage decides for itself whether it is finished (its manifest matches) or must resume,
 so running the same config twice does no work the second time and an interrupted run picks
@@ -37,8 +40,12 @@ def run(cfg: ExperimentConfig) -> Path:
         ("augment", lambda: augment(cfg)),
         ("train", lambda: train(cfg)),
         ("evaluate", lambda: evaluate(cfg)),
-        ("report", lambda: report([run_dir], None)),
     ]
+    if cfg.probe.enabled:
+        from revthink.probe.reversal import run as probe
+
+        stages.append(("probe", lambda: probe(cfg)))
+    stages.append(("report", lambda: report([run_dir], None)))
     html = run_dir
     for number, (name, stage) in enumerate(stages, start=1):
         console.rule(f"[bold]stage {number}/{len(stages)}: {name}")

@@ -18,7 +18,8 @@ of a parent given the child and of the child given the parent, overall and split
 
 Writes ``runs/<name>/probe/``: ``reversal.json``, the variants' adapters (``facts/``,
 ``facts_backward/``) and ``manifest.json``, last. A rerun with the same config, data and trained
-students does nothing.
+students does nothing. With ``probe: {enabled: true}``, ``revthink run`` runs the probe after
+evaluation (the same folder, the same skip), and the report shows it under "Reverse skills".
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def _fingerprint(
     inputs = [folder / name for name in (data.TRAIN, data.FORWARD_TEST, data.REVERSE_TEST)]
     inputs += [folder / data.PAIRS] if cfg.probe.pairs else []
     inputs += [path / MANIFEST for path in students.values() if path is not None]
-    return fingerprint(
-        cfg.probe, inputs, cfg.seed,
+    return fingerprint(  # the same whether `revthink run` (enabled) or the command runs it
+        dataclasses.replace(cfg.probe, enabled=False), inputs, cfg.seed,
         extra={
             "train": config_hash(cfg.train), "students": list(students),
             "template": template_fingerprint(tokenizer, cfg.train.template),
