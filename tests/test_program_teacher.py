@@ -110,9 +110,13 @@ def test_another_dataset_is_refused_before_any_work(dataset: str) -> None:
 
 def test_every_synthetic_dataset_is_accepted() -> None:
     names = [name for name in registry() if name.startswith("synthetic")]
-    assert len(names) == 4
+    assert len(names) == 5
     for name in names:
-        check_dataset(get_spec(name))
+        if name == "synthetic_backward":
+            with pytest.raises(ConfigError, match="'synthetic_backward'"):
+                check_dataset(get_spec(name))
+        else:
+            check_dataset(get_spec(name))
 
 
 def test_error_rate_spoils_a_seeded_share_of_answers() -> None:

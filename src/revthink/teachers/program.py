@@ -26,10 +26,15 @@ PURPOSES = ("forward", "backward_question", "backward_reasoning", "consistency",
 
 
 def check_dataset(spec: DatasetSpec) -> None:
-    """Refuse, before any work, a dataset whose problems this teacher cannot answer."""
-    if spec.local is not None and spec.local.format == "synthetic":
+    """Refuse, before any work, a dataset whose problems this teacher cannot answer.
+
+    A backward benchmark is refused too: its problems are backward questions, which the
+    program teacher would answer as the forward ones their ids name.
+    """
+    if spec.local is not None and spec.local.format == "synthetic" and not spec.backward:
         return
-    suite = [name for name, s in registry().items() if s.local and s.local.format == "synthetic"]
+    suite = [name for name, s in registry().items()
+             if s.local and s.local.format == "synthetic" and not s.backward]
     raise ConfigError(
         f"key 'augment.teacher.backend': the program teacher only knows the synthetic suite, "
         f"but augment.data.dataset is {spec.name!r}; choose a synthetic dataset "
