@@ -31,15 +31,19 @@ def check_dataset(spec: DatasetSpec) -> None:
     A backward benchmark is refused too: its problems are backward questions, which the
     program teacher would answer as the forward ones their ids name.
     """
-    if spec.local is not None and spec.local.format == "synthetic" and not spec.backward:
+    if _answerable(spec):
         return
-    suite = [name for name, s in registry().items()
-             if s.local and s.local.format == "synthetic" and not s.backward]
+    suite = [name for name, s in registry().items() if _answerable(s)]
     raise ConfigError(
         f"key 'augment.teacher.backend': the program teacher only knows the synthetic suite, "
         f"but augment.data.dataset is {spec.name!r}; choose a synthetic dataset "
         f"({', '.join(suite)}) or a model teacher (openai_compat, llamacpp, hf_local, vllm)"
     )
+
+
+def _answerable(spec: DatasetSpec) -> bool:
+    """A forward dataset of the synthetic suite: the problems this teacher knows."""
+    return spec.local is not None and spec.local.format == "synthetic" and not spec.backward
 
 
 def _corrupt(text: str) -> str:
