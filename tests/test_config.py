@@ -147,6 +147,8 @@ def test_an_override_can_create_a_section(tmp_path: Path) -> None:
         ("train.report_to=tensorbord",
          r"key 'train.report_to': expected one of none, tensorboard, wandb, got 'tensorbord'"),
         ("train.report_to=[mlflow]", r"key 'train.report_to': expected one of none, tensorboard"),
+        ("augment.drop_flags=[repeats_questions]",
+         r"key 'augment.drop_flags\[0\]': expected one of answer_missing, repeats_question"),
     ],
 )
 def test_bad_values_name_file_key_and_expected_type(

@@ -106,6 +106,10 @@ class TeacherConfig:
         )
 
 
+# augment.drop_flags: signs that a record's backward half is no reversal (revthink.augment.quality)
+QualityFlag = Literal["answer_missing", "repeats_question", "answer_not_in_question"]
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Stage 1: teacher augmentation of (Q, A) into (Q, R_f, Q_b, R_b)."""
@@ -119,6 +123,8 @@ class AugmentConfig:
     backward: Literal["teacher", "rule"] = "teacher"  # rule: mask a number of Q (maths only)
     answer_aug: int = 0  # extra correct forward reasonings kept per problem (answer_aug method)
     rephrase: bool = False  # also ask the teacher to rephrase Q (rephrase method)
+    # quality flags (revthink.augment.quality) that drop a record; the others are only counted
+    drop_flags: tuple[QualityFlag, ...] = ()
     # share of problems that may meet a teacher error left after the backend's own retries
     # before the stage stops (0: any such error fails the stage; the rerun resumes from cache)
     max_error_share: float = 0.0

@@ -67,7 +67,8 @@ class AugmentedExample:
 
     ``backward_answer`` is known exactly only for rule-made backward questions (the masked
     number); ``extra_forward`` holds further correct forward reasonings (answer augmentation);
-    ``rephrased_question`` is set when the teacher was asked to rephrase Q.
+    ``rephrased_question`` is set when the teacher was asked to rephrase Q; ``flags`` are the
+    quality flags the record raised (``revthink.augment.quality``).
     """
 
     problem: Problem
@@ -79,6 +80,7 @@ class AugmentedExample:
     extra_forward: tuple[str, ...] = ()
     rephrased_question: str | None = None
     teacher: str = ""
+    flags: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -179,6 +181,7 @@ def from_json(cls: type[R], data: dict[str, Any]) -> R:
     if cls is AugmentedExample:
         data["problem"] = from_json(Problem, data["problem"])
         data["extra_forward"] = tuple(data.get("extra_forward", ()))
+        data["flags"] = tuple(data.get("flags", ()))
     if cls is Problem:
         data["options"] = tuple(data.get("options", ()))
     return cls(**data)

@@ -11,7 +11,9 @@ Steps, each sent for all its problems together (see ``steps``):
    it: their R_b was checked exactly, which is the stronger test.
 
 ``filter: correct+consistent`` drops records the verdict rejects; ``correct`` keeps them with
-the verdict recorded. Records come back in the order of the input problems.
+the verdict recorded. Every record then gets its quality flags (``quality``), counted in the
+funnel; ``drop_flags`` drops the records raising any of the flags it names. Records come back
+in the order of the input problems.
 
 Answers are checked with the strict extractors, the ones students are scored with: a trace that
 never states its final answer the strict way ("The answer is X.") is not kept, so students do
@@ -27,6 +29,7 @@ from revthink.answers import extract, is_correct
 from revthink.answers.spans import final_answer_spans
 from revthink.augment import prompts
 from revthink.augment.calls import TeacherCalls
+from revthink.augment.quality import quality_flags
 from revthink.augment.reporting import Funnel
 from revthink.augment.rule_backward import RuleBackward, mask_number
 from revthink.augment.steps import Sampling, Step, StepOutcome, run_step
@@ -92,12 +95,18 @@ def augment(
         if cfg.filter == "correct+consistent" and half.consistent is not True:
             funnel.drop("consistency", "no_verdict" if half.consistent is None else "inconsistent")
             continue
+        flags = quality_flags(p, half.question, half.reasoning)
+        funnel.flagged.update(flags)
+        if dropping := [flag for flag in flags if flag in cfg.drop_flags]:
+            funnel.drop("quality", dropping[0])
+            continue
         records.append(
             AugmentedExample(
                 problem=p, forward_reasoning=forward[p.id][0], backward_question=half.question,
                 backward_reasoning=half.reasoning, consistent=half.consistent,
                 backward_answer=half.answer, extra_forward=tuple(forward[p.id][1:]),
                 rephrased_question=rephrased.get(p.id, [None])[0], teacher=calls.teacher.name,
+                flags=flags,
             )
         )
     funnel.kept = len(records)

@@ -46,6 +46,7 @@ class Funnel:
     kept: int = 0
     extra_forward: int = 0  # further correct forward reasonings kept (answer augmentation)
     rephrased: int = 0
+    flagged: Counter[str] = field(default_factory=Counter)  # records raising each quality flag
     dropped: Counter[str] = field(default_factory=Counter)
     bad_answers: Counter[str] = field(default_factory=Counter)
     failure: str | None = None  # why the stage stopped without a manifest
@@ -57,6 +58,7 @@ class Funnel:
         data = asdict(self)
         data["dropped"] = dict(sorted(self.dropped.items()))
         data["bad_answers"] = dict(sorted(self.bad_answers.items()))
+        data["flagged"] = dict(sorted(self.flagged.items()))
         if self.failure is None:  # a finished stage has nothing to say here
             del data["failure"]
         return data

@@ -129,6 +129,7 @@ COLUMNS = {
     "extra_forward": "further correct forward reasonings (answer augmentation)",
     "rephrased_question": "the teacher's rephrasing of Q (rephrase baseline)",
     "teacher": "the model that wrote the record",
+    "flags": "quality flags the record raised (e.g. repeats_question); see revthink's docs",
 }
 
 

@@ -19,7 +19,7 @@ from revthink.records import AugmentedExample, read_jsonl
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
 DATA_GLOB = "data/train-*.parquet"
-LISTS = frozenset({"options", "extra_forward"})
+LISTS = frozenset({"options", "extra_forward", "flags"})
 
 
 def write_dataset(cfg: ExperimentConfig, run_dir: Path, folder: Path) -> Path:
@@ -51,6 +51,7 @@ def row(record: AugmentedExample) -> dict[str, Any]:
         "backward_reasoning": record.backward_reasoning, "consistent": record.consistent,
         "backward_answer": record.backward_answer, "extra_forward": list(record.extra_forward),
         "rephrased_question": record.rephrased_question, "teacher": record.teacher,
+        "flags": list(record.flags),
     }
 
 

@@ -243,6 +243,7 @@ def samples_section(run: Run, suffix: str) -> Section:
             ("Forward reasoning", ex.forward_reasoning),
             ("Backward question", ex.backward_question),
             ("Backward reasoning", ex.backward_reasoning),
+            ("Quality flags", ", ".join(ex.flags) or "none"),
         ))
         for ex in run.samples
     )

@@ -1,0 +1,121 @@
+"""Quality flags: signs, checkable without a judge, that a record's backward half is no reversal.
+
+A true reversal takes the original answer as given and asks back for something the original
+question stated, and its reasoning recovers that thing. Each flag marks one way a teacher's
+record fails that, and each is cheap and exact to check:
+
+- ``answer_missing``: Q_b never states the original answer, so it cannot start from it.
+  Numbers are compared by value (digits or words up to ninety-nine), dates by day, whatever
+  their format, and option texts by their words. Not checked for yes/no answers (as options
+  too) and labels, which a reversal states in its own words ("a goldfish cannot live ...").
+- ``repeats_question``: Q_b asks what Q asked (its last question is Q's last question) or
+  contains Q whole: a student trained on it learns to copy questions.
+- ``answer_not_in_question``: R_b's final answer is nowhere in Q, so it recovered no fact Q
+  stated. Compared as above: by value, by day, or every word of the answer found in Q.
+
+A backward reasoning cut off at the token limit never reaches a record: the step drops it
+(``backward_reasoning:truncated`` in the funnel).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from typing import get_args
+
+from revthink.answers.numbers import numbers_in, parse_number
+from revthink.answers.spans import final_answer_spans
+from revthink.config import QualityFlag as Flag
+from revthink.prompting import question_text
+from revthink.records import Problem
+
+FLAGS: tuple[str, ...] = get_args(Flag)
+
+_WORD = re.compile(r"[a-z0-9]+(?:[/.,:-][a-z0-9]+)*")  # "Emma's" -> "emma", "s"
+_YES_NO = frozenset({"yes", "no", "true", "false"})
+_ARTICLES = frozenset({"the", "a", "an"})
+_QUESTION = re.compile(r"[^.!?\n]*\?")
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTH = "(" + "|".join(_MONTHS) + ")"
+_DATE_FORMS = (  # each yields (year, month, day) from its groups in this order
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), lambda g: (g[2], g[0], g[1])),
+    (re.compile(_MONTH + r"\s+(\d{1,2}),?\s+(\d{4})\b", re.I), lambda g: (g[2], g[0], g[1])),
+    (re.compile(r"\b(\d{1,2})\s+" + _MONTH + r",?\s+(\d{4})\b", re.I),
+     lambda g: (g[2], g[1], g[0])),
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), lambda g: (g[0], g[1], g[2])),
+)
+
+
+def quality_flags(
+    problem: Problem, backward_question: str, backward_reasoning: str
+) -> tuple[Flag, ...]:
+    """The flags a record raises, in the order of ``FLAGS``."""
+    question = question_text(problem)
+    flags: list[Flag] = []
+    answer = _stated_answer(problem)
+    if answer is not None and not _mentions(backward_question, answer):
+        flags.append("answer_missing")
+    if _repeats(question, backward_question):
+        flags.append("repeats_question")
+    spans = final_answer_spans(backward_reasoning)
+    if spans and not _mentions(question, spans[0]):
+        flags.append("answer_not_in_question")
+    return tuple(flags)
+
+
+def _stated_answer(problem: Problem) -> str | None:
+    """The answer as a reversal should state it; None where its own words are expected."""
+    if problem.answer_type == "choice":
+        option = problem.options[ord(problem.answer) - ord("A")]
+        return None if option.strip().lower() in _YES_NO else option
+    if problem.answer_type in ("number", "math"):
+        return problem.answer
+    return None
+
+
+def _mentions(text: str, answer: str) -> bool:
+    """Whether ``text`` states ``answer``: the same date, the same number, or all its words."""
+    dates = _dates(answer)
+    if dates:
+        return bool(dates & _dates(text))
+    value = parse_number(answer)
+    if value is not None and _is_numeric(answer):
+        return value in _numbers(text)
+    words = set(_WORD.findall(answer.lower())) - _ARTICLES
+    return bool(words) and words <= set(_WORD.findall(text.lower()))
+
+
+def _is_numeric(answer: str) -> bool:
+    """A number with little around it ("$12", "x = 12", "12 apples", "ten"), not a phrase."""
+    value = answer.rpartition("=")[2].strip().lower()
+    return len(value.split()) <= 2 and bool(re.search(r"\d|^[a-z]+(?:-[a-z]+)?$", value))
+
+
+def _numbers(text: str) -> set[str]:
+    found = set(numbers_in(text))
+    for word in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)?", text):
+        value = parse_number(word)
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def _dates(text: str) -> set[tuple[int, int, int]]:
+    found = set()
+    for pattern, order in _DATE_FORMS:
+        for match in pattern.finditer(text):
+            year, month, day = order(match.groups())
+            month = _MONTHS.get(month.lower(), 0) if month.isalpha() else int(month)
+            found.add((int(year), month, int(day)))
+    return found
+
+
+def _repeats(question: str, backward_question: str) -> bool:
+    if _plain(question) in _plain(backward_question):
+        return True
+    asked, asked_back = _QUESTION.findall(question), _QUESTION.findall(backward_question)
+    return bool(asked and asked_back) and _plain(asked[-1]) == _plain(asked_back[-1])
+
+
+def _plain(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
