@@ -174,3 +174,15 @@ def test_results_table_for_the_terminal(tmp_path):
     text = stage.results_text([run])
     assert "40.0 [32.0, 48.0]" in text and "revthink" in text and "\x1b[" not in text
     assert "+15.0 [+5.0, +25.0], p=0.010" in text
+
+
+def test_tables_printed_to_a_pipe_keep_every_name_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    from revthink.report.tables import Grid, to_rich
+    from revthink.terminal import table_console
+
+    names = ("revthink_no_br", "synthetic_relations", "synthetic_arithmetic-hard")
+    grid = Grid(header=("method", *names), rows=(("answer_aug", "12.5", "33.0", "4.2"),))
+    table_console().print(to_rich(grid, "scores"))
+    printed = capsys.readouterr().out  # captured: not a terminal
+    assert "…" not in printed and all(name in printed for name in (*names, "answer_aug"))
+    assert max(len(line) for line in printed.splitlines()) > 80

@@ -27,6 +27,7 @@ from revthink import __version__
 from revthink.config import ExperimentConfig, load_config
 from revthink.data.commands import app as data_app
 from revthink.errors import RevthinkError
+from revthink.terminal import table_console
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Reverse-Enhanced Thinking.")
 app.add_typer(data_app, name="data", help="List and inspect datasets.")
@@ -104,7 +105,7 @@ def evaluate(config: ConfigArg, overrides: Overrides = None) -> None:
     from revthink.report.stage import results_table
 
     out = run(cfg)
-    Console().print(results_table([cfg.run_dir]))
+    table_console().print(results_table([cfg.run_dir]))
     typer.echo(out)
 
 
@@ -116,7 +117,7 @@ def reversal(config: ConfigArg, overrides: Overrides = None) -> None:
     from revthink.probe.tables import results_table
 
     out = run(cfg)
-    Console().print(results_table(out))
+    table_console().print(results_table(out))
     typer.echo(out)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 
 from revthink.config import ExperimentConfig, to_dict
+from revthink.terminal import table_console
 
 console = Console(stderr=True)
 
@@ -54,6 +55,6 @@ def run(cfg: ExperimentConfig) -> Path:
         timings[name] = round(time.perf_counter() - start, 1)
         console.print(f"{name}: {timings[name]:.1f} s")
     (run_dir / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
-    Console().print(results_table([run_dir]))
+    table_console().print(results_table([run_dir]))
     console.print(f"report: {html}")
     return html

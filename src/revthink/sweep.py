@@ -36,6 +36,7 @@ from rich.console import Console
 from revthink.config import SWEEP, ExperimentConfig, build, load_raw, to_dict
 from revthink.errors import ConfigError, RecordError
 from revthink.manifest import MANIFEST, fingerprint, is_complete, write_manifest
+from revthink.terminal import table_console
 
 SWEEP_FILE = "sweep.json"  # in runs/<name>/: the combinations, for the report
 FIXED = ("name", "output_dir", SWEEP)  # they decide where runs go: never swept
@@ -207,7 +208,7 @@ def run(sweep: Sweep, run_one: Callable[[ExperimentConfig], Path] | None = None)
         write_manifest(combination.config.run_dir, combination_fingerprint(combination.config),
                        settings=combination.settings)
     html = report([sweep.folder], None)
-    Console().print(sweep_table([sweep.folder]))
+    table_console().print(sweep_table([sweep.folder]))
     return html
 
 

@@ -21,6 +21,7 @@ from revthink.data.registry import get_spec, registry
 from revthink.data.spec import DatasetSpec
 from revthink.errors import RevthinkError
 from revthink.records import Problem
+from revthink.terminal import table_console
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -36,9 +37,7 @@ _REFERENCE_CHARS = 400
 @app.command("list")
 def list_datasets(data_dir: DataDir = None) -> None:
     """Every registered dataset: answer type, family, splits with local sizes, source."""
-    console = Console()
-    if not console.is_terminal:  # pipes and captured output: do not squeeze into 80 columns
-        console.width = max(console.width, 120)
+    console = table_console()
     folder = find_data_dir(data_dir)
     table = Table(title=f"datasets (local folder: {folder or 'none found'})")
     table.add_column("name", no_wrap=True, style="bold")
@@ -79,7 +78,7 @@ def show(
     spec = get_spec(name)
     chosen = split or ("test" if "test" in spec.split_names else spec.split_names[0])
     problems = load_problems(name, chosen, data_dir=data_dir)[: max(n, 0)]
-    console = Console()
+    console = table_console()
     console.print(Text.assemble((spec.name, "bold"), f" / {chosen}: {spec.description}"))
     for problem in problems:
         _print_problem(console, problem)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from revthink.evaluate.paired import BASELINES
 from revthink.records import Comparison, Score
+from revthink.terminal import PIPE_WIDTH
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def to_rich(grid: Grid, title: str | None = None) -> Table:
 def to_text(grid: Grid, title: str | None = None) -> str:
     """The rich table as plain text (no colour codes), e.g. for logs."""
     buffer = io.StringIO()
-    Console(file=buffer, width=160, color_system=None).print(to_rich(grid, title))
+    Console(file=buffer, width=PIPE_WIDTH, color_system=None).print(to_rich(grid, title))
     return buffer.getvalue()
 
 
