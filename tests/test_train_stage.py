@@ -136,7 +136,7 @@ def test_one_config_trains_three_methods_on_the_same_subset(tmp_path, capfd):
 
 
 def test_kill_and_resume_reaches_the_uninterrupted_result(tmp_path):
-    settings = dict(max_steps=6, save_steps=2, validation_fraction=0.25)
+    settings = dict(max_steps=6, save_steps=2, validation_fraction=0.25, report_to="tensorboard")
     straight = stage.run(load_config(make_config(tmp_path, "straight", ["skd"], **settings)))
 
     path = make_config(tmp_path, "killed", ["skd"], **settings)
@@ -163,6 +163,8 @@ def test_kill_and_resume_reaches_the_uninterrupted_result(tmp_path):
     expected, got = rows(straight / "skd" / "losses.jsonl"), rows(resumed / "skd" / "losses.jsonl")
     assert [r["step"] for r in got] == [1, 2, 3, 4, 5, 6]
     assert got[-1]["loss"] == pytest.approx(expected[-1]["loss"], rel=1e-4)
+    shown = event_scalars(folder / "tensorboard")["train/loss"]  # each step once, as resumed
+    assert shown == [(r["step"], pytest.approx(r["loss"], rel=1e-4)) for r in got]
     val_expected = rows(straight / "skd" / "losses.jsonl", "validation")[-1]["loss"]
     assert rows(resumed / "skd" / "losses.jsonl", "validation")[-1]["loss"] == pytest.approx(
         val_expected, rel=1e-4
@@ -173,20 +175,27 @@ def test_kill_and_resume_reaches_the_uninterrupted_result(tmp_path):
 
 
 def event_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
-    """tag -> [(step, value)] of every TensorBoard event file under ``folder``.
+    """tag -> [(step, value)] of every TensorBoard event file under ``folder``, as TensorBoard
+    shows them: a session start at step S (a resumed writer's ``purge_step``) hides the points
+    of step S and later logged before it.
 
     Each file is TFRecord framing (8-byte length, 4-byte crc, the record, 4-byte crc) around
     serialized ``Event`` protos, decoded with the writer package's own classes.
     """
-    from tensorboardX.proto.event_pb2 import Event
+    from tensorboardX.proto.event_pb2 import Event, SessionLog
 
     found: dict[str, list[tuple[int, float]]] = {}
-    for path in sorted(folder.rglob("events.out.tfevents.*")):
+    files = sorted(folder.rglob("events.out.tfevents.*"),
+                   key=lambda p: (int(p.name.split(".")[3]), p.name))
+    for path in files:  # in the order they were opened (the name holds the second)
         data, at = path.read_bytes(), 0
         while at < len(data):
             (length,) = struct.unpack_from("<Q", data, at)
             event = Event.FromString(data[at + 12:at + 12 + length])
             at += 12 + length + 4
+            if event.HasField("session_log") and event.session_log.status == SessionLog.START:
+                found = {tag: [p for p in points if p[0] < event.step]
+                         for tag, points in found.items()}
             for value in event.summary.value:
                 if value.HasField("simple_value"):
                     found.setdefault(value.tag, []).append((event.step, value.simple_value))

@@ -138,6 +138,21 @@ def test_tensorboard_writes_beside_the_adapter_not_into_the_deleted_checkpoints(
     assert dashboards.tensorboard(tmp_path).logging_dir == str(tmp_path / "tensorboard")
 
 
+def test_a_resumed_tensorboard_log_shows_each_step_once(tmp_path):
+    from test_train_stage import event_scalars
+
+    interrupted = dashboards.tensorboard(tmp_path).tb_writer
+    for step in (1, 2, 3, 4):  # killed after step 4; the last checkpoint is step 2's
+        interrupted.add_scalar("train/loss", 10.0 + step, step)
+    interrupted.close()
+    resumed = dashboards.tensorboard(tmp_path, resumed_from_step=2).tb_writer
+    for step in (3, 4):
+        resumed.add_scalar("train/loss", 20.0 + step, step)
+    resumed.close()
+    assert event_scalars(tmp_path / "tensorboard")["train/loss"] == [
+        (1, 11.0), (2, 12.0), (3, 23.0), (4, 24.0)]
+
+
 def test_float16_on_a_cpu_is_refused_with_the_key(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     cfg = TrainConfig(student=ModelConfig(dtype="float16"))

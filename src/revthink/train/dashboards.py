@@ -40,14 +40,27 @@ def require(report_to: Sequence[str]) -> None:
             )
 
 
-def tensorboard(out_dir: Path) -> TrainerCallback:
+def tensorboard(out_dir: Path, resumed_from_step: int = 0) -> TrainerCallback:
     """transformers' TensorBoard logger, writing into ``out_dir/tensorboard``.
 
     Left to the Trainer it would write under its output folder, the checkpoints, which are
-    deleted once a method has finished.
+    deleted once a method has finished. A run resumed from the checkpoint of
+    ``resumed_from_step`` logs the steps after it again, so TensorBoard is told to purge what
+    the interrupted run logged from the next step on (each step is then drawn once).
     """
     from transformers.integrations import TensorBoardCallback
 
-    callback = TensorBoardCallback()
-    callback.logging_dir = str(out_dir / TENSORBOARD)  # read when training begins
+    try:  # the writer transformers would pick
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        from tensorboardX import SummaryWriter
+
+    folder = str(out_dir / TENSORBOARD)
+    if resumed_from_step:  # a file of its own: names hold the second, which may repeat
+        writer = SummaryWriter(log_dir=folder, purge_step=resumed_from_step + 1,
+                               filename_suffix=f".resumed-{resumed_from_step}")
+    else:
+        writer = SummaryWriter(log_dir=folder)
+    callback = TensorBoardCallback(writer)
+    callback.logging_dir = folder
     return callback

@@ -41,7 +41,7 @@ from revthink.prompting import template_fingerprint
 from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
 from revthink.train import dashboards, methods, objectives
 from revthink.train.collator import Encoder, LengthReport, encode_units
-from revthink.train.trainer import fit, training_dtype, truncate_log
+from revthink.train.trainer import checkpoint_step, fit, training_dtype, truncate_log
 
 console = Console(stderr=True)
 SUMMARY = "summary.json"  # per method: what the report reads about training
@@ -148,18 +148,14 @@ def _resume_point(out_dir: Path, expected: dict[str, Any], resume: bool, main: b
             stamp.write_text(json.dumps(expected, sort_keys=True))
         else:
             repair_jsonl(out_dir / "losses.jsonl")  # a line torn by a kill, with a warning
-            truncate_log(out_dir / "losses.jsonl", _step(Path(last)))
+            truncate_log(out_dir / "losses.jsonl", checkpoint_step(last))
     return last
 
 
 def _last_complete(checkpoints: Path) -> str | None:
     """The newest checkpoint whose trainer state was written (the Trainer writes it last)."""
-    found = sorted(checkpoints.glob("checkpoint-*"), key=_step, reverse=True)
+    found = sorted(checkpoints.glob("checkpoint-*"), key=checkpoint_step, reverse=True)
     return next((str(c) for c in found if (c / "trainer_state.json").is_file()), None)
-
-
-def _step(checkpoint: Path) -> int:
-    return int(checkpoint.name.rsplit("-", 1)[1])
 
 
 def _finish(
@@ -185,7 +181,7 @@ def _finish(
     (out_dir / CARD).write_text(model_card(cfg.run_dir, method), "utf-8")  # peft's is empty
     write_manifest(
         out_dir, expected, **summary, metrics=metrics,
-        resumed_from_step=_step(Path(checkpoint)) if checkpoint else None,
+        resumed_from_step=checkpoint_step(checkpoint) if checkpoint else None,
     )
     console.print(f"train/{method}: done -> {out_dir}")
 

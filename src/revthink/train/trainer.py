@@ -171,6 +171,11 @@ class LossLog(TrainerCallback):
             f.write(json.dumps(row) + "\n")
 
 
+def checkpoint_step(checkpoint: str | Path) -> int:
+    """The optimizer step a ``checkpoint-<step>`` folder was saved at."""
+    return int(Path(checkpoint).name.rsplit("-", 1)[1])
+
+
 def truncate_log(path: Path, step: int) -> None:
     """Drop rows after ``step``: a resumed run logs those steps again."""
     if not path.exists():
@@ -294,7 +299,10 @@ def fit(
         cfg, seed=seed, output_dir=out_dir / "checkpoints", validate=bool(eval_rows), dtype=dtype
     )
     set_seed(seed)  # LoRA initialisation draws from the global generator
-    loggers = [dashboards.tensorboard(out_dir)] if "tensorboard" in cfg.report_to else []
+    loggers = []
+    if "tensorboard" in cfg.report_to:
+        resumed_from = checkpoint_step(checkpoint) if checkpoint else 0
+        loggers.append(dashboards.tensorboard(out_dir, resumed_from))
     trainer = ObjectiveTrainer(
         model=prepare_model(cfg, str(args.device), dtype),
         args=args,
