@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from revthink.errors import RecordError
-from revthink.evaluate.paired import compare, compare_all, mcnemar_p, paired_interval
+from revthink.evaluate.paired import (
+    compare,
+    compare_all,
+    mcnemar_p,
+    paired_interval,
+    pooled_interval,
+)
 from revthink.evaluate.scoring import bootstrap_interval
 from revthink.records import Prediction
 
@@ -93,3 +99,19 @@ def test_compare_all_subtracts_the_baselines_and_keeps_every_pair():
     assert len(found) == 12
     revthink_skd = next(c for c in found if (c.method, c.baseline) == ("revthink", "skd"))
     assert (revthink_skd.wins, revthink_skd.losses) == (1, 0)
+
+
+def test_the_pooled_interval_over_one_seed_is_the_paired_interval() -> None:
+    difference, low, high = pooled_interval([(30, 10, 200)], samples=4000)
+    assert difference == pytest.approx(0.1)
+    expected = paired_interval(30, 10, 200, samples=4000)
+    assert (low, high) == pytest.approx(expected, abs=0.011)
+
+
+def test_the_pooled_interval_carries_the_variation_between_seeds() -> None:
+    # two trained models, each clearly different from the baseline, in opposite directions
+    difference, low, high = pooled_interval([(400, 100, 1000), (100, 400, 1000)])
+    assert difference == pytest.approx(0.0)
+    within = paired_interval(500, 500, 2000)  # the same problems as if from one model
+    assert high - low > 0.4 > 3 * (within[1] - within[0])
+    assert pooled_interval([]) == (0.0, 0.0, 0.0)

@@ -11,7 +11,7 @@ import yaml
 from revthink.config import load_config, to_dict
 from revthink.errors import ConfigError
 from revthink.manifest import write_manifest
-from revthink.records import Comparison, Score, write_jsonl
+from revthink.records import Comparison, Prediction, Score, write_jsonl
 from revthink.report import seeds, stage
 from revthink.report.collect import load_run
 from revthink.sweep import SWEEP_FILE, combination_folders, load_sweep, run
@@ -178,11 +178,20 @@ def _seed_run(root: Path, seed: int, fraction: float, revthink: float, skd: floa
         _score("zero_shot", 0.2, 0.3), _score("skd", skd, 0.1), _score("revthink", revthink, 0.0),
     ])
     low, high = interval
+    ahead = round(50 * (revthink - skd))  # wins - losses over 50 problems
     write_jsonl(run_dir / "evaluate" / "comparisons.jsonl", [
-        Comparison("revthink", "skd", "synthetic-hard", 50, revthink - skd, low, high, 9, 2, 0.03),
-        Comparison("revthink", "zero_shot", "synthetic-hard", 50, revthink - 0.2, 0.1, 0.4, 9, 1,
-                   0.01),
+        Comparison("revthink", "skd", "synthetic-hard", 50, revthink - skd, low, high,
+                   ahead + 2, 2, 0.03),
+        Comparison("revthink", "zero_shot", "synthetic-hard", 50, revthink - 0.2, 0.1, 0.4,
+                   round(50 * (revthink - 0.2)) + 1, 1, 0.01),
     ])
+    for method, accuracy in (("zero_shot", 0.2), ("skd", skd), ("revthink", revthink)):
+        solved = round(50 * accuracy)  # the first problems, the same 50 for every seed's runs
+        write_jsonl(run_dir / "evaluate" / method / "synthetic-hard" / "predictions.jsonl", [
+            Prediction(f"p{i}", "synthetic", method, "q", "a", "1", "1" if i < solved else None,
+                       None, i < solved, i < solved)
+            for i in range(50)
+        ])
     return run_dir
 
 
@@ -212,9 +221,10 @@ def test_seeds_are_summed_up_per_setting(seed_runs):
     assert accuracy[("train_fraction=0.1", "zero_shot", "synthetic-hard")][4] == "30%"
     assert accuracy[("train_fraction=1.0", "skd", "synthetic-hard")][:3] == ("1", "60.0", "–")
     paired = {row[:4]: row[4:] for row in seeds.paired_grid(groups).rows}
-    per_seed, mean, excluding = paired[("train_fraction=0.1", "revthink", "skd", "synthetic-hard")]
+    per_seed, pooled, excluding = paired[
+        ("train_fraction=0.1", "revthink", "skd", "synthetic-hard")]
     assert per_seed.startswith("s0 +10.0 [+2.0, +18.0], p=0.030; s1 +10.0 [-5.0, +25.0]")
-    assert (mean, excluding) == ("+13.3", "2/3 (2 above, 0 below)")
+    assert pooled.startswith("+13.3 [") and excluding == "2/3 (2 above, 0 below)"
     assert paired[("train_fraction=1.0", "revthink", "skd", "synthetic-hard")][2] == (
         "0/1 (0 above, 0 below)")
 
@@ -241,3 +251,17 @@ def test_the_fraction_point_of_several_seeds_is_their_mean_and_range(seed_runs):
         (0.1, 0.3, 0.2, 0.4))
     single = _score("skd", 0.5, 0)
     assert stage._point(1.0, [single]) == (1.0, 0.5, single.ci_low, single.ci_high)
+
+
+def test_methods_are_compared_with_skd_of_the_other_settings_on_the_same_problems(seed_runs):
+    _, runs = seed_runs
+    groups = seeds.seed_groups([load_run(r) for r in runs])
+    cross = {row[:4]: row[4:] for row in seeds.cross_grid(groups).rows}
+    # seed 0 alone has both settings: revthink at 10% solves 15 of 50, skd at 100% 30 of them
+    per_seed, pooled, excluding = cross[
+        ("revthink", "train_fraction=0.1", "train_fraction=1.0", "synthetic-hard")]
+    assert per_seed.startswith("s0 -30.0 [") and pooled.startswith("-30.0 [")
+    assert excluding == "1/1 (0 above, 1 below)"
+    skd = cross[("skd", "train_fraction=1.0", "train_fraction=0.1", "synthetic-hard")][0]
+    assert skd.startswith("s0 +40.0 [") and skd.endswith("p<0.001")  # 30 of 50 against 10
+    assert not any(method == "zero_shot" for method, *_ in cross)

@@ -78,6 +78,33 @@ def paired_interval(
     return float(low), float(high)
 
 
+def pooled_interval(
+    per_seed: Sequence[tuple[int, int, int]], samples: int = 1000, seed: int = 0,
+    level: float = LEVEL,
+) -> tuple[float, float, float]:
+    """Difference and interval over several seeds' (wins, losses, n): a two-stage bootstrap.
+
+    The difference is the pooled one, sum(wins - losses) / sum(n). Each resample draws the
+    seeds with replacement, then each drawn seed's problems (as ``paired_interval`` does), so
+    the interval carries the variation between trained models as well as between problems;
+    with few seeds its first stage is coarse and widens it, as it should.
+    """
+    counts = np.array(per_seed, dtype=float).reshape(-1, 3)
+    if counts[:, 2].sum() == 0:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    shares = np.stack([counts[:, 0], counts[:, 1], counts[:, 2] - counts[:, :2].sum(1)], 1)
+    shares /= np.maximum(counts[:, 2:], 1)
+    draws = np.empty(samples)
+    for i, picked in enumerate(rng.integers(0, len(counts), size=(samples, len(counts)))):
+        drawn = [rng.multinomial(int(counts[s, 2]), shares[s]) for s in picked]
+        draws[i] = sum(d[0] - d[1] for d in drawn) / counts[picked, 2].sum()
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    difference = (counts[:, 0] - counts[:, 1]).sum() / counts[:, 2].sum()
+    return float(difference), float(low), float(high)
+
+
 def mcnemar_p(wins: int, losses: int) -> float:
     """Exact two-sided McNemar p-value: P(a split at least this uneven | no difference)."""
     discordant = wins + losses

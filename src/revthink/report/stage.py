@@ -91,8 +91,12 @@ def sweep_table(run_dirs: Sequence[Path]) -> Group:
     groups = seeds.seed_groups([load_run(d) for d in folders])
     if not groups:
         return results_table(folders)
-    return Group(to_rich(seeds.accuracy_grid(groups), title="accuracy (%) over seeds"),
-                 to_rich(seeds.paired_grid(groups), title="paired differences per seed"))
+    tables = [to_rich(seeds.accuracy_grid(groups), title="accuracy (%) over seeds"),
+              to_rich(seeds.paired_grid(groups), title="paired differences per seed")]
+    cross = seeds.cross_grid(groups)
+    if cross.rows:
+        tables.append(to_rich(cross, title="each method against skd of the other settings"))
+    return Group(*tables)
 
 
 def results_text(run_dirs: Sequence[Path]) -> str:
@@ -170,16 +174,24 @@ SEEDS_NOTE = (
 )
 SEEDS_PAIRED_NOTE = (
     "Paired differences (points) of each method to zero_shot and to skd, seed by seed, with "
-    "their 95% paired-bootstrap intervals and McNemar p-values; the mean of the differences; "
-    "and how many seeds' intervals exclude 0 (above: the method is better)."
+    "their 95% paired-bootstrap intervals and McNemar p-values; over seeds, the pooled "
+    "difference with a two-stage bootstrap interval (seeds drawn with replacement, then each "
+    "drawn seed's problems); and how many seeds' intervals exclude 0 (above: the method is "
+    "better)."
+)
+SEEDS_CROSS_NOTE = (
+    "Each method of one setting minus skd of another, on the same problems seed by seed (for "
+    "example RevThink on 10% of the training data against skd on all of it)."
 )
 
 
 def seeds_section(groups: list[seeds.SeedGroup]) -> Section:
-    return Section("Over seeds", (
-        Text(SEEDS_NOTE), seeds.accuracy_grid(groups), Text(SEEDS_PAIRED_NOTE),
-        seeds.paired_grid(groups),
-    ))
+    blocks = [Text(SEEDS_NOTE), seeds.accuracy_grid(groups), Text(SEEDS_PAIRED_NOTE),
+              seeds.paired_grid(groups)]
+    cross = seeds.cross_grid(groups)
+    if cross.rows:
+        blocks += [Text(SEEDS_CROSS_NOTE), cross]
+    return Section("Over seeds", tuple(blocks))
 
 
 def fraction_section(runs: list[Run]) -> Section | None:
