@@ -26,7 +26,6 @@ from typing import get_args
 from revthink.answers.numbers import numbers_in, parse_number
 from revthink.answers.spans import final_answer_spans
 from revthink.config import QualityFlag as Flag
-from revthink.prompting import question_text
 from revthink.records import Problem
 
 FLAGS: tuple[str, ...] = get_args(Flag)
@@ -49,8 +48,12 @@ _DATE_FORMS = (  # each yields (year, month, day) from its groups in this order
 def quality_flags(
     problem: Problem, backward_question: str, backward_reasoning: str
 ) -> tuple[Flag, ...]:
-    """The flags a record raises, in the order of ``FLAGS``."""
-    question = question_text(problem)
+    """The flags a record raises, in the order of ``FLAGS``.
+
+    Q is the question without its options: a backward question that lists them, or a backward
+    answer that names one, has not reached back into what Q itself stated.
+    """
+    question = problem.question
     flags: list[Flag] = []
     answer = _stated_answer(problem)
     if answer is not None and not _mentions(backward_question, answer):
