@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from typing import get_args
 
 from revthink.answers.numbers import numbers_in, parse_number
 from revthink.answers.spans import final_answer_spans
 from revthink.config import QualityFlag as Flag
 from revthink.records import Problem
-
-FLAGS: tuple[str, ...] = get_args(Flag)
 
 _WORD = re.compile(r"[a-z0-9]+(?:[/.,:-][a-z0-9]+)*")  # "Emma's" -> "emma", "s"
 _YES_NO = frozenset({"yes", "no", "true", "false"})
@@ -48,7 +45,7 @@ _DATE_FORMS = (  # each yields (year, month, day) from its groups in this order
 def quality_flags(
     problem: Problem, backward_question: str, backward_reasoning: str
 ) -> tuple[Flag, ...]:
-    """The flags a record raises, in the order of ``FLAGS``.
+    """The flags a record raises, in the order ``QualityFlag`` lists them.
 
     Q is the question without its options: a backward question that lists them, or a backward
     answer that names one, has not reached back into what Q itself stated.

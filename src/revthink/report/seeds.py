@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,14 +112,7 @@ def paired_grid(groups: Sequence[SeedGroup]) -> Grid:
     for group in groups:
         found = _by_comparison(group)
         for (method, baseline, dataset), per_seed in found.items():
-            above = sum(c.ci_low > 0 for _, c in per_seed)
-            below = sum(c.ci_high < 0 for _, c in per_seed)
-            rows.append((
-                group.setting, method, baseline, dataset,
-                "; ".join(f"s{seed} {format_comparison(c)}" for seed, c in per_seed),
-                _pooled(c for _, c in per_seed),
-                f"{above + below}/{len(per_seed)} ({above} above, {below} below)",
-            ))
+            rows.append((group.setting, method, baseline, dataset, *_over_seeds(per_seed)))
     return Grid(PAIRED_HEADER, tuple(rows))
 
 
@@ -142,25 +135,21 @@ def cross_grid(groups: Sequence[SeedGroup]) -> Grid:
                     for c in _against_skd(run, baseline[seed]):
                         per_method.setdefault((c.method, c.dataset), []).append((seed, c))
             for (method, dataset), per_seed in per_method.items():
-                above = sum(c.ci_low > 0 for _, c in per_seed)
-                below = sum(c.ci_high < 0 for _, c in per_seed)
-                rows.append((
-                    method, group.setting, other.setting, dataset,
-                    "; ".join(f"s{seed} {format_comparison(c)}" for seed, c in per_seed),
-                    _pooled(c for _, c in per_seed),
-                    f"{above + below}/{len(per_seed)} ({above} above, {below} below)",
-                ))
+                rows.append((method, group.setting, other.setting, dataset,
+                             *_over_seeds(per_seed)))
     return Grid(CROSS_HEADER, tuple(rows))
 
 
 def _against_skd(run: Run, other: Run) -> list[Comparison]:
     """Every trained method of ``run`` minus skd of ``other``, per benchmark both evaluated."""
     found = []
+    skd: dict[str, list[Prediction]] = {}
     for score in run.scores:
         if score.method == "zero_shot":
             continue
-        ours = _predictions(run, score.method, score.dataset)
-        theirs = _predictions(other, "skd", score.dataset)
+        if score.dataset not in skd:  # read once per benchmark, not once per method
+            skd[score.dataset] = _predictions(other, "skd", score.dataset)
+        ours, theirs = _predictions(run, score.method, score.dataset), skd[score.dataset]
         if ours and theirs:
             try:
                 found.append(dataclasses.replace(compare(ours, theirs), dataset=score.dataset))
@@ -174,10 +163,17 @@ def _predictions(run: Run, method: str, benchmark: str) -> list[Prediction]:
     return read_jsonl(path, Prediction) if path.is_file() else []
 
 
-def _pooled(comparisons: Iterable[Comparison]) -> str:
-    """``+12.0 [+3.0, +22.0]``: the pooled difference over seeds and its two-stage interval."""
-    difference, low, high = pooled_interval([(c.wins, c.losses, c.n) for c in comparisons])
-    return f"{100 * difference:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+def _over_seeds(per_seed: Sequence[tuple[Any, Comparison]]) -> tuple[str, str, str]:
+    """The cells of one comparison over seeds: each seed's, the pooled one (two-stage
+    interval), and how many seeds' intervals exclude 0."""
+    above = sum(c.ci_low > 0 for _, c in per_seed)
+    below = sum(c.ci_high < 0 for _, c in per_seed)
+    difference, low, high = pooled_interval([(c.wins, c.losses, c.n) for _, c in per_seed])
+    return (
+        "; ".join(f"s{seed} {format_comparison(c)}" for seed, c in per_seed),
+        f"{100 * difference:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]",
+        f"{above + below}/{len(per_seed)} ({above} above, {below} below)",
+    )
 
 
 def _by_pair(group: SeedGroup) -> dict[tuple[str, str], list[Score]]:
