@@ -23,10 +23,27 @@ OTHER = Problem(id="p2", dataset="t", question="Bo has 2 cats and 2 dogs. How ma
                 answer="4", answer_type="number")
 
 
+# A valid reversal of each problem: the hidden number, masked in Q_b, reached by R_b
+BACKWARD_SCRIPT = {
+    "p1": {
+        "forward": ok("5 + 1,200 = 1205. The answer is 1205."),
+        "backward_question": ok("Hidden: 5\nBackward question: Ann has some pens and buys 1,200 "
+                                "more; 1205 in all. How many did she have?"),
+        "backward_reasoning": ok("1205 - 1200 = 5. The answer is 5."),
+    },
+    "p2": {
+        "forward": ok("2 + 2 = 4. The answer is 4."),
+        "backward_question": ok("Hidden: 2\nBackward question: Bo has 2 cats and some dogs, 4 "
+                                "pets in all. How many dogs?"),
+        "backward_reasoning": ok("4 - 2 = 2. The answer is 2."),
+    },
+}
+
+
 def test_program_teacher_keeps_consistent_records_in_problem_order(tmp_path: Path) -> None:
     problems = load_problems("synthetic", "train", limit=24, seed=0)
     teacher = ProgramTeacher(TeacherConfig(error_rate=0.3))
-    records, funnel, ledger = run(problems, teacher, tmp_path, answer_aug=1, rephrase=True)
+    records, funnel, ledger = run(problems, teacher, tmp_path, answer_aug=1, rephrase=True, k=2)
     assert funnel.kept > 0 and funnel.dropped  # the error rate leaves something to filter
     assert_funnel_adds_up(funnel, records)
     order = [p.id for p in problems]
@@ -47,12 +64,18 @@ def test_program_teacher_keeps_consistent_records_in_problem_order(tmp_path: Pat
 
 
 def test_filter_correct_keeps_inconsistent_records_with_their_verdict(tmp_path: Path) -> None:
-    problems = load_problems("synthetic", "train", limit=24, seed=0)
-    teacher = ProgramTeacher(TeacherConfig(error_rate=0.3))
-    records, funnel, _ = run(problems, teacher, tmp_path, filter="correct")
-    assert_funnel_adds_up(funnel, records)
-    assert {r.consistent for r in records} == {True, False}
-    assert funnel.consistent == sum(r.consistent is True for r in records)
+    def script(request: GenerationRequest, nth: int) -> GenerationResult:
+        if request.purpose == "consistency":
+            return ok("It recovers it.\nTrue" if "Ann" in request.messages[0].content
+                      else "It does not.\nFalse")
+        return BACKWARD_SCRIPT[request.problem_id][request.purpose]
+
+    for kept, verdicts in (("correct", [True, False]), ("correct+consistent", [True])):
+        records, funnel, _ = run([SUM, OTHER], ScriptedTeacher(script), tmp_path / kept,
+                                 filter=kept)
+        assert_funnel_adds_up(funnel, records)
+        assert [r.consistent for r in records] == verdicts
+        assert funnel.consistent == 1
 
 
 def test_each_step_is_sent_for_all_problems_at_once(tmp_path: Path) -> None:
@@ -80,12 +103,9 @@ def test_bad_answers_are_counted_and_retried_within_k(tmp_path: Path) -> None:
     def script(request: GenerationRequest, nth: int) -> GenerationResult:
         if request.purpose == "forward":
             return forward[nth] if request.problem_id == "p1" else ok("The answer is 9.")
-        if request.purpose == "backward_question":
-            return ok("Backward question: Ann has some pens and buys 1,200 more; 1205 in all. "
-                      "How many did she have?")
-        if request.purpose == "backward_reasoning":
-            return ok("1205 - 1200 = 5. The answer is 5.")
-        return ok("It recovers the 5 pens.\nTrue")
+        if request.purpose == "consistency":
+            return ok("It recovers the 5 pens.\nTrue")
+        return BACKWARD_SCRIPT["p1"][request.purpose]
 
     teacher = ScriptedTeacher(script)
     records, funnel, ledger = run([SUM, OTHER], teacher, tmp_path, k=4)
@@ -111,7 +131,7 @@ def test_traces_are_kept_only_with_a_strict_final_answer(tmp_path: Path) -> None
         if request.purpose == "forward":
             return ok(loose_forward if request.problem_id == "p1" else "2 + 2. The answer is 4.")
         if request.purpose == "backward_question":
-            return ok("Bo has 2 cats and some dogs, 4 pets in all. How many dogs?")
+            return BACKWARD_SCRIPT["p2"]["backward_question"]
         if request.purpose == "backward_reasoning":
             return ok(loose_backward)
         return ok("True")
@@ -132,8 +152,9 @@ def test_answer_augmentation_asks_only_for_the_missing_samples(tmp_path: Path) -
     def script(request: GenerationRequest, nth: int) -> GenerationResult:
         if request.purpose == "forward":
             return ok(*(next(texts) for _ in range(request.n)))
-        return ok("Two pets are dogs. The answer is 2." if "reasoning" in request.purpose
-                  else "True" if request.purpose == "consistency" else "How many cats?")
+        if request.purpose == "consistency":
+            return ok("True")
+        return BACKWARD_SCRIPT["p2"][request.purpose]
 
     teacher = ScriptedTeacher(script)
     records, _, _ = run([OTHER], teacher, tmp_path, answer_aug=2)
@@ -168,9 +189,9 @@ def test_rule_backward_needs_no_question_call_and_checks_the_masked_number(
 
 def test_unparseable_verdicts_are_retried_then_dropped(tmp_path: Path) -> None:
     def script(request: GenerationRequest, nth: int) -> GenerationResult:
-        answers = {"forward": "The answer is 4.", "backward_question": "How many cats?",
-                   "backward_reasoning": "The answer is 2.", "consistency": "Hard to say."}
-        return ok(answers[request.purpose])
+        if request.purpose == "consistency":
+            return ok("Hard to say.")
+        return BACKWARD_SCRIPT["p2"][request.purpose]
 
     records, funnel, _ = run([OTHER], ScriptedTeacher(script), tmp_path, k=2)
     assert records == []
@@ -190,12 +211,13 @@ def test_duplicate_problem_ids_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("family", prompts.FAMILIES)
-def test_every_family_has_two_examples_and_shows_the_answer_text(family: str) -> None:
+def test_every_family_has_examples_and_shows_the_answer_text(family: str) -> None:
     problem = Problem(id="c", dataset="t", question="Which is red?", answer="B",
                       answer_type="choice", options=("grass", "a tomato"))
     messages = prompts.backward_question_messages(problem, family)
-    assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant",
-                                          "user"]
+    examples = len(prompts.BACKWARD_EXAMPLES[family])
+    assert examples >= 2
+    assert [m.role for m in messages] == ["system"] + ["user", "assistant"] * examples + ["user"]
     assert messages[-1].content.endswith("Answer: (B) a tomato")
     assert "(A) grass" in messages[-1].content
 

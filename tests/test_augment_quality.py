@@ -1,4 +1,4 @@
-"""Quality flags: exact reversals raise none; each flag names the failure it is for."""
+"""Quality flags and reversal checks: exact reversals pass; each check names its failure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from support.augment_run import ScriptedTeacher, assert_funnel_adds_up, ok, run
 
-from revthink.augment.quality import quality_flags
+from revthink.augment.prompts import BackwardReply, read_backward_reply
+from revthink.augment.quality import quality_flags, reaches, reversal_defect
 from revthink.augment.rule_backward import mask_number
 from revthink.config import TeacherConfig
 from revthink.data import load_problems
@@ -90,20 +91,117 @@ def test_flags_are_counted_and_drop_records_only_where_configured(tmp_path: Path
     def script(request: GenerationRequest, nth: int) -> GenerationResult:
         texts = {
             "forward": "5 + 1200 = 1205. The answer is 1205.",
-            "backward_question": "Ann ends with 1205 pens. How many?",  # Q's question again
-            "backward_reasoning": "The answer is 1205.",
-            "consistency": "It asks for the same thing.\nTrue",
+            # a valid reversal that ends with Q's own question
+            "backward_question": "Hidden: 5\nAnn has some pens and buys 1,200 more, 1205 in "
+                                 "all. How many?",
+            "backward_reasoning": "1205 - 1200 = 5. The answer is 5.",
+            "consistency": "It recovers the 5 pens.\nTrue",
         }
         return ok(texts[request.purpose])
 
     records, funnel, _ = run([SUM], ScriptedTeacher(script), tmp_path / "count")
-    assert [r.flags for r in records] == [("repeats_question", "answer_not_in_question")]
-    assert funnel.flagged == {"repeats_question": 1, "answer_not_in_question": 1}
+    assert [r.flags for r in records] == [("repeats_question",)]
+    assert funnel.flagged == {"repeats_question": 1}
     assert_funnel_adds_up(funnel, records)
 
     records, funnel, _ = run([SUM], ScriptedTeacher(script), tmp_path / "drop",
-                             drop_flags=("answer_not_in_question",))
-    assert records == [] and funnel.dropped == {"quality:answer_not_in_question": 1}
-    assert funnel.to_json()["flagged"] == {"answer_not_in_question": 1, "repeats_question": 1}
+                             drop_flags=("repeats_question",))
+    assert records == [] and funnel.dropped == {"quality:repeats_question": 1}
+    assert funnel.to_json()["flagged"] == {"repeats_question": 1}
     assert_funnel_adds_up(funnel, records)
 
+
+
+# Reversal checks of a teacher's backward question against the piece it says it hid
+
+TREE = Problem(id="t", dataset="gsm8k", question="A tree was 100 meters tall at the end of 2017. "
+               "It grows 10% each year. How much has it grown by the end of 2019?",
+               answer="21", answer_type="number")
+
+
+@pytest.mark.parametrize(("hidden", "backward_question", "defect"), [
+    # a valid reversal: 100 masked, 21 stated
+    ("100", "A tree grows 10% each year from the end of 2017 and has grown 21 meters by the "
+     "end of 2019. How tall was it at the end of 2017?", None),
+    # the question reworded: it asks what Q asked and never states 21
+    ("10%", "The tree was 100 meters tall at the end of 2017 and grew 10% more each year. How "
+     "long did it grow until the end of 2019?", "hidden_in_backward_question"),
+    ("10", "The tree was 100 meters tall in 2017 and grew some percent each year. How much did "
+     "it grow until 2019?", "answer_missing"),
+    ("2.1", "It grew 21 meters. How many years?", "hidden_not_in_question"),
+    ("100", TREE.question, "copied_question"),
+])
+def test_a_backward_question_must_mask_a_piece_of_q_and_state_the_answer(
+    hidden: str, backward_question: str, defect: str | None,
+) -> None:
+    assert reversal_defect(TREE, hidden, backward_question) == defect
+
+
+def test_a_value_q_states_twice_may_stay_once_and_the_answer_may_equal_it() -> None:
+    twice = Problem(id="c", dataset="t", question="Bo has 2 cats and 2 dogs. How many pets?",
+                    answer="4", answer_type="number")
+    assert reversal_defect(twice, "2", "Bo has 2 cats and some dogs, 4 pets. Dogs?") is None
+    assert reversal_defect(twice, "2", "Bo has 2 cats and 2 dogs, 4 pets. Dogs?") == (
+        "hidden_in_backward_question")
+    six = Problem(id="s", dataset="t", question="Amir has 6 apples, eats 2 and buys 2. How many?",
+                  answer="6", answer_type="number")
+    assert reversal_defect(six, "6", "Amir has some apples, eats 2, buys 2 and has 6. How many "
+                           "had he?") is None
+
+
+def test_names_and_dates_are_compared_as_words_and_days() -> None:
+    assert reversal_defect(MILK, "milk", "You keep something in the refrigerator so it stays "
+                           "cold. What is it?") is None
+    assert reversal_defect(MILK, "butter", "What do you keep in the refrigerator?") == (
+        "hidden_not_in_question")
+    assert reversal_defect(DATE, "03/15/2021", "Ten days ago it was March 5, 2021. What is "
+                           "today's date?") is None
+    assert reaches("So today is March 15, 2021. The answer is 03/15/2021.", "03/15/2021")
+    assert reaches("The answer is 2021-03-15.", "March 15, 2021")
+    assert not reaches("The answer is 03/16/2021.", "03/15/2021")
+    assert reaches("It is kept cold. The answer is milk.", "milk")
+    assert reaches("The answer is the Sahara.", "Sahara desert")
+    assert not reaches("The answer is the Gobi.", "Sahara")
+    assert reaches("100 = 121 / 1.21. The answer is 100.", "100 meters")
+    assert not reaches("The answer is 2.1.", "21")
+
+
+@pytest.mark.parametrize("reply", [
+    "Hidden: 24\nBackward question: Some rolls, 9 left. How many?",
+    "**Hidden:** 24\n**Backward question:** Some rolls, 9 left. How many?",
+    "Backward question: \"Some rolls, 9 left. How many?\"\nhidden: 24.",
+])
+def test_replies_are_read_with_or_without_markdown_in_either_order(reply: str) -> None:
+    assert read_backward_reply(reply) == BackwardReply("24", "Some rolls, 9 left. How many?")
+
+
+@pytest.mark.parametrize("reply", ["Some rolls, 9 left. How many?", "Hidden: 24", "Hidden:\nQ?"])
+def test_a_reply_without_its_hidden_piece_or_question_is_unread(reply: str) -> None:
+    assert read_backward_reply(reply) is None
+
+
+def test_a_teacher_is_asked_again_until_its_reversal_holds(tmp_path: Path) -> None:
+    """A reply naming no hidden piece is asked again; an R_b that misses the piece drops Q_b."""
+    unnamed = "Ann ends with 1205 pens. How many?"
+    masked = "Hidden: 5\nAnn has some pens and buys 1,200 more, 1205 in all. How many had she?"
+    unsolvable = "Hidden: 5\nAnn has 1205 pens in all. How many did she have?"
+
+    def teacher(questions: list[str]) -> ScriptedTeacher:
+        def script(request: GenerationRequest, nth: int) -> GenerationResult:
+            if request.purpose == "backward_question":
+                return ok(questions[nth])
+            if request.purpose == "backward_reasoning":
+                return ok("1205 - 1200 = 5. The answer is 5." if "1,200" in
+                          request.messages[0].content else "The answer is 1205.")
+            return ok("5 + 1200 = 1205. The answer is 1205." if request.purpose == "forward"
+                      else "True")
+        return ScriptedTeacher(script)
+
+    records, funnel, _ = run([SUM], teacher([unnamed, masked]), tmp_path / "asked", k=2)
+    assert funnel.bad_answers == {"backward_question:no_hidden_piece": 1}
+    [record] = records
+    assert record.backward_answer == "5" and record.backward_question.startswith("Ann has some")
+    records, funnel, _ = run([SUM], teacher([unsolvable]), tmp_path / "missed", k=2)
+    assert records == [] and funnel.dropped == {"backward_reasoning:wrong_answer": 1}
+    assert funnel.bad_answers == {"backward_reasoning:wrong_answer": 2}
+    assert_funnel_adds_up(funnel, records)

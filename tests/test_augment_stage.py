@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -77,13 +78,13 @@ def test_stage_writes_its_outputs_and_a_rerun_makes_no_calls(
 
 
 def test_changed_settings_run_again_reusing_the_calls_they_share(tmp_path: Path) -> None:
-    stage.run(config(tmp_path))
+    first = read_jsonl(stage.run(config(tmp_path)) / "records.jsonl", AugmentedExample)
     changed = AugmentConfig(**{**SYNTHETIC.__dict__, "filter": "correct"})
     out = stage.run(config(tmp_path, changed))
     ledger = read_json(out / "ledger.json")
     assert ledger["calls"] == 0 and ledger["cache_hits"] > 0  # the filter asks nothing new
     records = read_jsonl(out / "records.jsonl", AugmentedExample)
-    assert any(r.consistent is False for r in records)
+    assert records == first  # every R_b reached its hidden number: no verdict was False
 
 
 def test_a_torn_records_file_under_a_finished_stage_runs_it_again_from_the_cache(
@@ -218,8 +219,18 @@ def server_config(folder: Path, url: str, **teacher) -> ExperimentConfig:
 
 
 def solver(body: dict, auth: str) -> tuple[int, bytes]:
-    """One text that passes every step for the fours: a final answer and a verdict."""
-    return completion("2 + 2 = 4, so it holds: True\nThe answer is 4.")
+    """Answers that pass every step for the fours: Ann's first pens hidden, then found again."""
+    messages = body["messages"]
+    asked = messages[-1]["content"]
+    if "Backward reasoning:" in asked:
+        return completion("It recovers her first pens.\nTrue")
+    if messages[0]["content"].startswith("You turn"):
+        had, got = re.search(r"Ann has (\d+) pens and gets (\d+) more", asked).groups()
+        return completion(f"Hidden: {had}\nBackward question: Ann has some pens and gets {got} "
+                          "more, 4 pens in all. How many pens did she have?")
+    if found := re.search(r"gets (\d+) more, 4 pens in all", asked):
+        return completion(f"4 - {found[1]}. The answer is {4 - int(found[1])}.")
+    return completion("2 + 2 = 4. The answer is 4.")
 
 
 @pytest.mark.parametrize("kind", ["500", "400", "malformed"])

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from revthink.augment.prompts import backward_reply
 from revthink.config import TeacherConfig
 from revthink.data import get_spec, registry
 from revthink.errors import ConfigError
@@ -44,7 +45,7 @@ def test_it_answers_every_purpose_with_the_items_own_texts(mixed: list[Synthetic
         forward, back_q, back_r, verdict, rephrase = results
         assert forward.texts == (item.forward_reasoning,)
         assert FINAL.search(forward.texts[0]).group(1) == item.problem.answer
-        assert back_q.texts == (item.backward_question,)
+        assert back_q.texts == (backward_reply(item.backward_answer, item.backward_question),)
         assert back_r.texts == (item.backward_reasoning,)
         assert verdict.texts[0].splitlines()[-1] == "True"
         assert rephrase.texts[0] != item.problem.question
@@ -80,7 +81,8 @@ def test_token_counts_are_whitespace_words_and_callbacks_come_per_request(
     assert seen == list(enumerate(results))
     for item, result in zip(mixed[:3], results, strict=True):
         assert result.prompt_tokens == len(item.problem.question.split())
-        assert result.completion_tokens == 2 * len(item.backward_question.split())
+        reply = backward_reply(item.backward_answer, item.backward_question)
+        assert result.completion_tokens == 2 * len(reply.split())
 
 
 def test_unknown_ids_purposes_and_foreign_backward_questions_are_errors(

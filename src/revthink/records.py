@@ -65,10 +65,11 @@ class Problem:
 class AugmentedExample:
     """A problem with the teacher's forward reasoning and its backward counterpart.
 
-    ``backward_answer`` is known exactly only for rule-made backward questions (the masked
-    number); ``extra_forward`` holds further correct forward reasonings (answer augmentation);
-    ``rephrased_question`` is set when the teacher was asked to rephrase Q; ``flags`` are the
-    quality flags the record raised (``revthink.augment.quality``).
+    ``backward_answer`` is the piece of Q that Q_b asks back for and R_b reached: the masked
+    number of a rule-made question, or what the teacher said it hid (None in records written
+    before teachers named it); ``extra_forward`` holds further correct forward reasonings
+    (answer augmentation); ``rephrased_question`` is set when the teacher was asked to rephrase
+    Q; ``flags`` are the quality flags the record raised (``revthink.augment.quality``).
     """
 
     problem: Problem

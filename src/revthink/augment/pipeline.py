@@ -5,8 +5,11 @@ Steps, each sent for all its problems together (see ``steps``):
 1. forward: R_f sampled in rounds until its extracted answer equals the gold answer
    (``1 + answer_aug`` distinct correct ones are collected when answer augmentation is on);
 2. rephrase (optional): a reworded Q, kept when there is one, never a reason to drop;
-3. backward question: Q_b from the teacher, or made by rule (a number of Q masked as x);
-4. backward reasoning: R_b answering Q_b; rule-made Q_b have an exact answer it must reach;
+3. backward question: Q_b from the teacher, who names the piece of Q it hid and is asked again
+   when Q does not state that piece, Q_b does, or Q_b leaves out the answer
+   (``quality.reversal_defect``); or made by rule (a number of Q masked as x);
+4. backward reasoning: R_b answering Q_b, which must reach the hidden piece (for rule-made
+   questions the masked number, exactly);
 5. consistency: the teacher's True/False verdict on (Q, A, Q_b, R_b). Rule-made records skip
    it: their R_b was checked exactly, which is the stronger test.
 
@@ -29,7 +32,7 @@ from revthink.answers import extract, is_correct
 from revthink.answers.spans import final_answer_spans
 from revthink.augment import prompts
 from revthink.augment.calls import TeacherCalls
-from revthink.augment.quality import quality_flags
+from revthink.augment.quality import quality_flags, reaches, reversal_defect
 from revthink.augment.reporting import Funnel
 from revthink.augment.rule_backward import RuleBackward, mask_number
 from revthink.augment.steps import Sampling, Step, StepOutcome, run_step
@@ -45,7 +48,7 @@ class Backward:
 
     question: str
     reasoning: str
-    answer: str | None  # exact answer of a rule-made question
+    answer: str  # the hidden piece: the masked number, or what the teacher says it hid
     consistent: bool | None  # the verdict; None when the teacher gave none
 
 
@@ -119,26 +122,27 @@ def _backward(
     runner: _Runner, problems: Sequence[Problem], mode: str, seed: int, family: str
 ) -> dict[str, Backward]:
     """Q_b, R_b and the verdict of each problem that got all three (in rule mode: two)."""
-    rules = _rule_questions(problems, seed, runner.funnel) if mode == "rule" else {}
     if mode == "rule":
+        rules = _rule_questions(problems, seed, runner.funnel)
         questions = {pid: rule.question for pid, rule in rules.items()}
+        hidden = {pid: rule.answer for pid, rule in rules.items()}
     else:
-        questions = _first(runner.keep(backward_question_step(family), problems))
+        replies = _first(runner.keep(backward_question_step(family), problems))
+        read = {pid: prompts.read_backward_reply(text) for pid, text in replies.items()}
+        questions = {pid: reply.question for pid, reply in read.items() if reply}
+        hidden = {pid: reply.hidden for pid, reply in read.items() if reply}
     asked = [p for p in problems if p.id in questions]
-    step = backward_reasoning_step(questions, rules, family)
+    step = backward_reasoning_step(questions, hidden, family)
     reasonings = _first(runner.keep(step, asked))
     reasoned = [p for p in asked if p.id in reasonings]
     runner.funnel.backward_generated = len(reasoned)
-    if rules:
+    if mode == "rule":
         verdicts: dict[str, bool | None] = dict.fromkeys(reasonings, True)
     else:
         outcome = runner.run(consistency_step(questions, reasonings), reasoned)
         verdicts = {pid: prompts.read_verdict(texts[0]) for pid, texts in outcome.texts.items()}
     return {
-        p.id: Backward(
-            questions[p.id], reasonings[p.id],
-            rules[p.id].answer if rules else None, verdicts.get(p.id),
-        )
+        p.id: Backward(questions[p.id], reasonings[p.id], hidden[p.id], verdicts.get(p.id))
         for p in reasoned
     }
 
@@ -165,16 +169,18 @@ def backward_question_step(family: str) -> Step:
         return prompts.backward_question_messages(problem, prompts.family_of(problem, family))
 
     def check(problem: Problem, text: str) -> str | None:
-        same = " ".join(text.split()) == " ".join(problem.question.split())
-        return "copied_question" if same else None
+        reply = prompts.read_backward_reply(text)
+        if reply is None:
+            return "no_hidden_piece"
+        return reversal_defect(problem, reply.hidden, reply.question)
 
-    return Step("backward_question", messages, check, clean=prompts.clean_question)
+    return Step("backward_question", messages, check, clean=prompts.clean_backward_reply)
 
 
 def backward_reasoning_step(
-    questions: dict[str, str], rules: dict[str, RuleBackward], family: str
+    questions: dict[str, str], hidden: dict[str, str], family: str
 ) -> Step:
-    """R_b answering each problem's Q_b; a rule-made Q_b's exact answer must be reached."""
+    """R_b answering each problem's Q_b, which must reach the piece Q_b hid."""
 
     def messages(problem: Problem) -> tuple[Message, ...]:
         kind = prompts.family_of(problem, family)
@@ -186,10 +192,7 @@ def backward_reasoning_step(
             return "no_final_answer"
         if kind == "text" and not final_answer_spans(text):
             return "no_final_answer"
-        rule = rules.get(problem.id)
-        if rule is not None and not is_correct(text, rule.answer, "number", mode="strict"):
-            return "wrong_answer"
-        return None
+        return None if reaches(text, hidden[problem.id]) else "wrong_answer"
 
     return Step("backward_reasoning", messages, check)
 

@@ -7,11 +7,12 @@ Why each prompt is phrased as it is:
   it, and the student is later trained on text in the format it is evaluated on.
 - The backward question is the one creative step, so it gets a system instruction naming what
   to hide for the family (a number for maths and tables, a fact of the premise for multiple
-  choice, yes/no, NLI and dates) and two worked examples as chat turns: the teacher sees the
+  choice, yes/no, NLI and dates) and worked examples as chat turns: the teacher sees the
   answer given as a fact and a question that asks back for a piece of the original. The answer
   is shown with its option text, since a bare letter ("(B)") cannot be reasoned from. The
-  teacher is told to reply with the question only, so no label or preamble has to be guessed
-  away.
+  teacher first names the piece it hid ("Hidden: 24"), then writes the question: a weak teacher
+  otherwise rephrases Q or copies an example's wording, and the named piece lets the pipeline
+  check the reversal without a judge (the piece is in Q, not in Q_b; R_b must reach it).
 - Backward reasoning asks for step-by-step work ending in "The answer is X.", so the same
   extractors check it (exactly, for rule-made questions). The backward question is quoted
   verbatim: it is the whole problem the reasoning answers.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 
 from revthink.prompting import ANSWER_FORMAT, forward_instruction, question_text, student_messages
 from revthink.records import Problem
@@ -41,51 +43,71 @@ FAMILY_OF_ANSWER_TYPE: dict[str, str] = {
     "label": "nli",
 }
 
-_REPLY_ONLY = " Reply with the backward question only."
+_REPLY_FORMAT = (
+    ' Reply with two lines: "Hidden: " and the piece of the question you hid, then '
+    '"Backward question: " and the new question. The new question states the answer and does '
+    "not state the hidden piece."
+)
 
 BACKWARD_INSTRUCTIONS: dict[str, str] = {
     "math": (
-        "You turn a maths word problem around. Treat its final answer as a known fact, hide one "
-        "number the problem states, and ask for that number. Keep every other fact."
-        + _REPLY_ONLY
+        "You turn a maths word problem around. Pick one number the problem states and hide it. "
+        "Write a new problem that gives the original final answer as a known fact, keeps every "
+        "other fact, and asks for the hidden number." + _REPLY_FORMAT
     ),
     "multiple_choice": (
-        "You turn a multiple-choice question around. Treat the correct option as a known fact "
-        "and ask a question whose answer is a fact, thing or person named in the original "
-        "question." + _REPLY_ONLY
+        "You turn a multiple-choice question around. Pick a word or fact the question itself "
+        "states and hide it. Write a new question that gives the correct option as a known "
+        "fact and asks for the hidden word or fact." + _REPLY_FORMAT
     ),
     "yes_no": (
-        "You turn a yes/no question around. Treat the answer and its reason as known and ask "
-        "a question whose answer is the thing the original question was about." + _REPLY_ONLY
+        "You turn a yes/no question around. Pick the thing the question is about and hide it. "
+        "Write a new question that states the answer and its reason as known facts and asks "
+        "which thing it is." + _REPLY_FORMAT
     ),
     "nli": (
-        "You turn a premise/hypothesis question around. Treat the relation between them as "
-        "known and ask for a detail of the premise, given the hypothesis." + _REPLY_ONLY
+        "You turn a premise/hypothesis question around. Pick a detail the premise states and "
+        "hide it. Write a new question that states the relation to the hypothesis as known "
+        "and asks for the hidden detail." + _REPLY_FORMAT
     ),
     "date": (
-        "You turn a date question around. Treat the answer date as known and ask for the date "
-        "(or the time span) that the original question gave." + _REPLY_ONLY
+        "You turn a date question around. Hide the date (or the time span) the question gives. "
+        "Write a new question that states the answer date as known and asks for the hidden "
+        "one." + _REPLY_FORMAT
     ),
     "table": (
-        "You turn a question about a table around. Treat its answer as known, hide one value "
-        "of the table or question, and ask for it." + _REPLY_ONLY
+        "You turn a question about a table around. Pick one value of the table or question "
+        "and hide it. Write a new question that gives the original answer as known and asks "
+        "for the hidden value." + _REPLY_FORMAT
     ),
 }
 
-# Worked examples per family: (question, answer as shown to the teacher, backward question).
-BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
+# Worked examples per family: (question, answer as shown to the teacher, hidden piece, backward
+# question). The maths examples hide numbers in different places and word the given answer
+# differently, so no single phrasing is there to be copied.
+BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "math": (
         (
             "A baker makes 24 rolls and sells 3 bags of 5 rolls each. How many rolls are left?",
             "9",
+            "24",
             "A baker makes some rolls and sells 3 bags of 5 rolls each. 9 rolls are left. "
             "How many rolls did the baker make?",
         ),
         (
-            "Mia reads 12 pages a day for 5 days. How many pages does she read in all?",
-            "60",
-            "Mia reads the same number of pages every day for 5 days, 60 pages in all. "
-            "How many pages does she read a day?",
+            "Tickets cost $8 for adults and $5 for children. A family buys 2 adult tickets and "
+            "3 child tickets. How much do they pay?",
+            "31",
+            "3",
+            "Tickets cost $8 for adults and $5 for children. A family buys 2 adult tickets and "
+            "some child tickets and pays $31. How many child tickets did they buy?",
+        ),
+        (
+            "Lena saves $15 a week. After how many weeks does she have $90?",
+            "6",
+            "15",
+            "Lena saves the same amount each week and has $90 after 6 weeks. How much does she "
+            "save a week?",
         ),
     ),
     "multiple_choice": (
@@ -93,12 +115,14 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Where do you keep milk so that it stays cold?\nOptions:\n(A) oven\n"
             "(B) refrigerator\n(C) cupboard",
             "(B) refrigerator",
+            "milk",
             "You keep something in the refrigerator so that it stays cold. It is white, comes "
             "from cows and is poured on cereal. What is it?",
         ),
         (
             "Which planet is closest to the sun?\nOptions:\n(A) Venus\n(B) Mercury\n(C) Mars",
             "(B) Mercury",
+            "sun",
             "Mercury is the planet closest to one body of our solar system. Which body is it?",
         ),
     ),
@@ -106,12 +130,14 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
         (
             "Can a goldfish live in the Sahara without help?",
             "no",
+            "Sahara",
             "A goldfish cannot live without help in a large, hot North African desert with "
             "almost no water. Which desert is it?",
         ),
         (
             "Is a tomato a fruit to a botanist?",
             "yes",
+            "tomato",
             "To a botanist, a red food that grows from a flower, holds seeds and is often "
             "used in sauces is a fruit. Which food is it?",
         ),
@@ -121,6 +147,7 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Premise: A man is playing a guitar on a stage.\nHypothesis: A man is performing "
             "music.\nWhat is the relation: entailment, neutral or contradiction?",
             "entailment",
+            "guitar",
             "A premise about a man on a stage entails the hypothesis \"A man is performing "
             "music.\" Which instrument might the man be playing in the premise?",
         ),
@@ -128,6 +155,7 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Premise: Two children are asleep in a tent.\nHypothesis: The children are playing "
             "football.\nWhat is the relation: entailment, neutral or contradiction?",
             "contradiction",
+            "asleep",
             "A premise about two children in a tent contradicts the hypothesis \"The children "
             "are playing football.\" What are the children doing in the premise?",
         ),
@@ -136,12 +164,14 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
         (
             "Today is 03/15/2021. What was the date 10 days ago in MM/DD/YYYY?",
             "03/05/2021",
+            "03/15/2021",
             "Ten days ago it was 03/05/2021. What is the date today in MM/DD/YYYY?",
         ),
         (
             "Jane's birthday was yesterday, 07/01/2019. What is the date tomorrow in "
             "MM/DD/YYYY?",
             "07/03/2019",
+            "07/01/2019",
             "Tomorrow is 07/03/2019 and Jane's birthday was yesterday. On what date was her "
             "birthday, in MM/DD/YYYY?",
         ),
@@ -151,6 +181,7 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Prices:\nitem | price\npen | $2\nnotebook | $5\nHow much do 2 pens and 1 notebook "
             "cost?",
             "9",
+            "2",
             "Prices:\nitem | price\npen | unknown\nnotebook | $5\n2 pens and 1 notebook cost $9. "
             "How much does one pen cost?",
         ),
@@ -158,6 +189,7 @@ BACKWARD_EXAMPLES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Books read:\nname | books\nAli | 4\nBea | 7\nHow many more books did Bea read "
             "than Ali?",
             "3",
+            "7",
             "Books read:\nname | books\nAli | 4\nBea | unknown\nBea read 3 more books than Ali. "
             "How many books did Bea read?",
         ),
@@ -208,8 +240,9 @@ def forward_messages(problem: Problem) -> tuple[Message, ...]:
 
 def backward_question_messages(problem: Problem, family: str) -> tuple[Message, ...]:
     turns = [Message("system", BACKWARD_INSTRUCTIONS[family])]
-    for question, answer, backward in BACKWARD_EXAMPLES[family]:
-        turns += [Message("user", _qa(question, answer)), Message("assistant", backward)]
+    for question, answer, hidden, backward in BACKWARD_EXAMPLES[family]:
+        reply = backward_reply(hidden, backward)
+        turns += [Message("user", _qa(question, answer)), Message("assistant", reply)]
     turns.append(Message("user", _qa(question_text(problem), shown_answer(problem))))
     return tuple(turns)
 
@@ -244,11 +277,41 @@ def read_verdict(text: str) -> bool | None:
 
 
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:backward question|question)\s*:\s*(?:\*\*)?\s*", re.I)
+_HIDDEN = re.compile(r"^[\s*_]*hidden[\s*_]*:[\s*_]*(?P<hidden>.*?)[\s*_]*$", re.I | re.M)
 
 
 def clean_question(text: str) -> str:
     """A generated question without a leading "Backward question:" label or quotes."""
     return _LABEL.sub("", text.strip()).strip().strip('"').strip()
+
+
+@dataclass(frozen=True)
+class BackwardReply:
+    """A backward question and the piece of the original question it asks back for."""
+
+    hidden: str
+    question: str
+
+
+def backward_reply(hidden: str, question: str) -> str:
+    """The two-line reply the backward-question prompt asks for."""
+    return f"Hidden: {hidden}\nBackward question: {question}"
+
+
+def read_backward_reply(text: str) -> BackwardReply | None:
+    """The hidden piece and the question of a reply; None when either is missing."""
+    match = _HIDDEN.search(text)
+    if match is None:
+        return None
+    hidden = match["hidden"].strip().strip('"').rstrip(".").strip()
+    question = clean_question(text[: match.start()] + text[match.end() :])
+    return BackwardReply(hidden, question) if hidden and question else None
+
+
+def clean_backward_reply(text: str) -> str:
+    """A reply in the canonical two lines when it can be read, else as it came."""
+    reply = read_backward_reply(text)
+    return text.strip() if reply is None else backward_reply(reply.hidden, reply.question)
 
 
 def fingerprint() -> str:

@@ -15,6 +15,10 @@ record fails that, and each is cheap and exact to check:
 
 A backward reasoning cut off at the token limit never reaches a record: the step drops it
 (``backward_reasoning:truncated`` in the funnel).
+
+The same comparisons check a teacher's backward question against the piece it says it hid
+(``reversal_defect``) and its backward reasoning against that piece (``reaches``): those are
+reasons to ask again, not flags, since they judge an answer before it becomes a record.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import calendar
 import re
 
+from revthink.answers import is_correct
 from revthink.answers.numbers import numbers_in, parse_number
 from revthink.answers.spans import final_answer_spans
 from revthink.config import QualityFlag as Flag
@@ -52,18 +57,52 @@ def quality_flags(
     """
     question = problem.question
     flags: list[Flag] = []
-    answer = _stated_answer(problem)
-    if answer is not None and not _mentions(backward_question, answer):
+    answer = stated_answer(problem)
+    if answer is not None and not mentions(backward_question, answer):
         flags.append("answer_missing")
     if _repeats(question, backward_question):
         flags.append("repeats_question")
     spans = final_answer_spans(backward_reasoning)
-    if spans and not _mentions(question, spans[0]):
+    if spans and not mentions(question, spans[0]):
         flags.append("answer_not_in_question")
     return tuple(flags)
 
 
-def _stated_answer(problem: Problem) -> str | None:
+def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> str | None:
+    """Why a backward question hiding ``hidden`` is no reversal of ``problem``; None if it is.
+
+    The hidden piece must be something Q states; a hidden number must be masked (Q_b states it
+    fewer times than Q does, so a value Q repeats may stay elsewhere); Q_b must not repeat Q and
+    must state the answer where it can be looked for (see ``answer_missing``). A hidden name or
+    fact may stay in Q_b, which often restates Q's premise and asks about it from the answer.
+    """
+    if _plain(backward_question) == _plain(problem.question):
+        return "copied_question"
+    if not mentions(problem.question, hidden):
+        return "hidden_not_in_question"
+    value = _number_value(hidden)
+    if value is not None:
+        # Q_b states the answer, which may be the hidden value as well
+        stated = _number_value(problem.answer) == value
+        shown = _numbers(backward_question).count(value) - stated
+        if shown >= _numbers(problem.question).count(value):
+            return "hidden_in_backward_question"
+    answer = stated_answer(problem)
+    if answer is not None and not mentions(backward_question, answer):
+        return "answer_missing"
+    return None
+
+
+def reaches(backward_reasoning: str, hidden: str) -> bool:
+    """Whether R_b's final answer is the hidden piece: the same number, date or words."""
+    value = _number_value(hidden)
+    if value is not None:
+        return is_correct(backward_reasoning, value, "number", mode="strict")
+    spans = final_answer_spans(backward_reasoning)
+    return bool(spans) and (mentions(spans[0], hidden) or mentions(hidden, spans[0]))
+
+
+def stated_answer(problem: Problem) -> str | None:
     """The answer as a reversal should state it; None where its own words are expected."""
     if problem.answer_type == "choice":
         option = problem.options[ord(problem.answer) - ord("A")]
@@ -73,7 +112,7 @@ def _stated_answer(problem: Problem) -> str | None:
     return None
 
 
-def _mentions(text: str, answer: str) -> bool:
+def mentions(text: str, answer: str) -> bool:
     """Whether ``text`` states ``answer``: the same date, the same number, or all its words."""
     dates = _dates(answer)
     if dates:
@@ -85,18 +124,29 @@ def _mentions(text: str, answer: str) -> bool:
     return bool(words) and words <= set(_WORD.findall(text.lower()))
 
 
+def _number_value(piece: str) -> str | None:
+    """The value of a piece that is a number ("$12", "ten"), not a date or a phrase."""
+    if _dates(piece) or not _is_numeric(piece):
+        return None
+    return parse_number(piece)
+
+
 def _is_numeric(answer: str) -> bool:
     """A number with little around it ("$12", "x = 12", "12 apples", "ten"), not a phrase."""
     value = answer.rpartition("=")[2].strip().lower()
     return len(value.split()) <= 2 and bool(re.search(r"\d|^[a-z]+(?:-[a-z]+)?$", value))
 
 
-def _numbers(text: str) -> set[str]:
-    found = set(numbers_in(text))
+def _numbers(text: str) -> list[str]:
+    """Every number ``text`` states, in digits or words, one entry per occurrence; a date's
+    parts are no numbers of their own."""
+    for pattern, _ in _DATE_FORMS:
+        text = pattern.sub(" ", text)
+    found = list(numbers_in(text))
     for word in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)?", text):
         value = parse_number(word)
         if value is not None:
-            found.add(value)
+            found.append(value)
     return found
 
 

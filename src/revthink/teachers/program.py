@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from revthink.augment.prompts import backward_reply
 from revthink.config import TeacherConfig
 from revthink.data import DatasetSpec, registry
 from revthink.errors import ConfigError, DataError
@@ -132,7 +133,7 @@ class ProgramTeacher:
         """Completion ``sample`` of a request: reasonings vary in wording from sample to sample."""
         variant = (request.seed or 0) + sample
         if request.purpose == "backward_question":
-            return item.backward_question
+            return backward_reply(item.backward_answer, item.backward_question)
         if request.purpose == "consistency":
             return _verdict(item, prompt)
         if request.purpose == "rephrase":
