@@ -211,6 +211,10 @@ def seed_runs(tmp_path):
 
 def test_seeds_are_summed_up_per_setting(seed_runs):
     root, runs = seed_runs
+    older = json.loads((runs[1] / "config.json").read_text())  # written before a setting existed
+    written = {**older, "augment": {"drop_flags": []},
+               "train": {"train_fraction": 0.1, "learning_rate": 2e-4}}  # both defaults
+    (runs[1] / "config.json").write_text(json.dumps(written))
     groups = seeds.seed_groups([load_run(r) for r in runs])
     assert [(g.setting, g.seeds) for g in groups] == [
         ("train_fraction=0.1", (0, 1, 2)), ("train_fraction=1.0", (0,))]

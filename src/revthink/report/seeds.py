@@ -1,15 +1,15 @@
 """Runs that differ only in their seed, summed up: mean and spread, and paired results per seed.
 
 A sweep over seeds (``revthink.sweep``) gives several runs of one setting. Runs are grouped by
-their ``config.json`` without ``name``, ``output_dir`` and ``seed``; a group is labelled by the
-settings that tell it from the other groups (``train_fraction=0.1``). Accuracy is summed up over
-seeds (mean, sample standard deviation, min-max, how many seeds). Paired differences are shown
-seed by seed, with how many of the seeds' intervals exclude 0 (a difference that holds on every
-seed is worth more than one mean), and over seeds: the pooled difference with a two-stage
-bootstrap interval (seeds, then problems). Methods are also compared with skd of every other
-setting, seed by seed on the same problems: the paper's claim that RevThink on 10% of the data
-beats skd on all of it is the row ``revthink`` of ``train_fraction=0.1`` against skd of
-``train_fraction=1.0``.
+their ``config.json`` (defaults filled in) without ``name``, ``output_dir`` and ``seed``; a
+group is labelled by the settings that tell it from the other groups (``train_fraction=0.1``).
+Accuracy is summed up over seeds (mean, sample standard deviation, min-max, how many seeds).
+Paired differences are shown seed by seed, with how many of the seeds' intervals exclude 0 (a
+difference that holds on every seed is worth more than one mean), and over seeds: the pooled
+difference with a two-stage bootstrap interval (seeds, then problems). Methods are also compared
+with skd of every other setting, seed by seed on the same problems: the paper's claim that
+RevThink on 10% of the data beats skd on all of it is the row ``revthink`` of
+``train_fraction=0.1`` against skd of ``train_fraction=1.0``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from revthink.errors import RecordError
+from revthink.config import ExperimentConfig, build, to_dict
+from revthink.errors import RecordError, RevthinkError
 from revthink.evaluate.paired import BASELINES, compare, pooled_interval
 from revthink.records import Comparison, Prediction, Score, read_jsonl
 from revthink.report.collect import Run
@@ -50,7 +51,7 @@ def seed_groups(runs: Sequence[Run]) -> list[SeedGroup]:
     grouped: dict[str, list[Run]] = {}
     for run in runs:
         if run.config:
-            grouped.setdefault(_key(run.config), []).append(run)
+            grouped.setdefault(_key(_with_defaults(run.config)), []).append(run)
     if not any(len(members) > 1 for members in grouped.values()):
         return []
     flat = {key: dict(_flatten(json.loads(key), "")) for key in grouped}
@@ -60,6 +61,15 @@ def seed_groups(runs: Sequence[Run]) -> list[SeedGroup]:
         SeedGroup(_label(flat[key], differing), tuple(members))
         for key, members in grouped.items()
     ]
+
+
+def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with every default filled in: a setting added to revthink after a run was
+    made reads as its default there, not as a difference between runs."""
+    try:
+        return to_dict(build(ExperimentConfig, config, source="config.json"))
+    except RevthinkError:
+        return config  # from another version of revthink: compared as written
 
 
 def _key(config: dict[str, Any]) -> str:
