@@ -9,6 +9,7 @@ from support.augment_run import ScriptedTeacher, assert_funnel_adds_up, ok, run
 
 from revthink.answers import is_correct
 from revthink.augment import prompts
+from revthink.augment.reporting import RateColumn, progress_bar
 from revthink.augment.rule_backward import mask_number
 from revthink.config import TeacherConfig
 from revthink.data import load_problems
@@ -232,3 +233,15 @@ def test_prompts_quote_the_texts_the_program_teacher_checks() -> None:
     assert prompts.read_verdict("**True**") is True
     assert prompts.read_verdict("Untrue claims") is None
     assert prompts.family_of(SUM, "mixed") == "math"
+
+
+def test_the_progress_rate_is_an_average_even_when_answers_arrive_together() -> None:
+    now = [0.0]
+    bar = progress_bar()
+    bar.get_time = lambda: now[0]  # type: ignore[method-assign]
+    task = bar.add_task("forward #1", total=8)
+    now[0] = 10.0
+    bar.advance(task, 8)  # a batch: every answer arrives at once
+    now[0] = 10.001
+    [state] = bar.tasks
+    assert RateColumn().render(state).plain == "0.8 req/s"
