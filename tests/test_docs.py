@@ -32,6 +32,8 @@ from test_cli_main import cli
 from test_train_stage import make_config
 from test_train_trainer import tiny_student  # noqa: F401 (a fixture: a two-layer llama)
 
+from revthink.augment.prompts import backward_reply
+from revthink.augment.rule_backward import RuleBackward, mask_number
 from revthink.config import ModelConfig, load_config
 from revthink.data.loading import load_problems
 from revthink.models import load_tokenizer
@@ -65,20 +67,32 @@ class Teacher:
     """Stub replies that pass every augmentation step for the problems it was given.
 
     A request is matched to the problem whose question it ends nearest (few-shot examples come
-    first); requests without one (backward reasoning) get any final answer.
+    first). A backward question hides a number the rule would mask (and names it); a backward
+    reasoning, found by its backward question, reaches that number.
     """
 
     def __init__(self) -> None:
         self.answers: dict[str, str] = {}
+        self.reversals: dict[str, RuleBackward] = {}
 
     def learn(self, config: Path) -> None:
         data = load_config(config).augment.data
-        self.answers |= {p.question: p.answer for p in load_problems(data.dataset, data.split)}
+        for problem in load_problems(data.dataset, data.split):
+            self.answers[problem.question] = problem.answer
+            if (rule := mask_number(problem, seed=0)) is not None:
+                self.reversals[problem.question] = rule
 
     def reply(self, body: dict, auth: str) -> tuple[int, bytes]:
-        text = " ".join(str(message["content"]) for message in body["messages"])
+        messages = body["messages"]
+        text = " ".join(str(message["content"]) for message in messages)
         found = max(self.answers, key=text.rfind, default=None)
-        answer = self.answers[found] if found is not None and found in text else "1"
+        if found is not None and found not in text:
+            found = None
+        if found in self.reversals and str(messages[0]["content"]).startswith("You turn"):
+            rule = self.reversals[found]
+            return completion(backward_reply(rule.answer, rule.question))
+        hidden = [rule.answer for rule in self.reversals.values() if rule.question in text]
+        answer = hidden[0] if hidden else self.answers[found] if found is not None else "1"
         return completion(f"Step by step this gives {answer}, so it holds: True\n"
                           f"The answer is {answer}.")
 
