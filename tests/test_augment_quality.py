@@ -170,6 +170,7 @@ def test_names_and_dates_are_compared_as_words_and_days() -> None:
     "Hidden: 24\nBackward question: Some rolls, 9 left. How many?",
     "**Hidden:** 24\n**Backward question:** Some rolls, 9 left. How many?",
     "Backward question: \"Some rolls, 9 left. How many?\"\nhidden: 24.",
+    "Hidden: 24\n\nBackward question: Some rolls, 9 left. How many?\n\nThis hides the 24 rolls.",
 ])
 def test_replies_are_read_with_or_without_markdown_in_either_order(reply: str) -> None:
     assert read_backward_reply(reply) == BackwardReply("24", "Some rolls, 9 left. How many?")

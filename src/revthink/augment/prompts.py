@@ -299,12 +299,17 @@ def backward_reply(hidden: str, question: str) -> str:
 
 
 def read_backward_reply(text: str) -> BackwardReply | None:
-    """The hidden piece and the question of a reply; None when either is missing."""
+    """The hidden piece and the question of a reply; None when either is missing.
+
+    The question ends at the first blank line: what a teacher adds after it (an explanation,
+    a note) is not part of it.
+    """
     match = _HIDDEN.search(text)
     if match is None:
         return None
     hidden = match["hidden"].strip().strip('"').rstrip(".").strip()
-    question = clean_question(text[: match.start()] + text[match.end() :])
+    rest = clean_question(text[: match.start()] + text[match.end() :])
+    question = clean_question(re.split(r"\n\s*\n", rest, maxsplit=1)[0])
     return BackwardReply(hidden, question) if hidden and question else None
 
 
