@@ -233,6 +233,18 @@ def solver(body: dict, auth: str) -> tuple[int, bytes]:
     return completion("2 + 2 = 4. The answer is 4.")
 
 
+def test_a_teacher_that_writes_no_reversal_is_told_what_to_try(tmp_path: Path) -> None:
+    def restates(body: dict, auth: str) -> tuple[int, bytes]:  # Q again, never a hidden number
+        asked = body["messages"][-1]["content"]
+        return completion(asked.split("Question: ")[-1].split("\nAnswer:")[0] + "\n"
+                          "The answer is 4.")
+
+    with StubServer(restates) as server, pytest.raises(stage.AugmentFailed) as info:
+        stage.run(server_config(tmp_path, server.url))
+    assert "backward_question:no_hidden_piece 3" in str(info.value)
+    assert stage.NO_REVERSALS in str(info.value)
+
+
 @pytest.mark.parametrize("kind", ["500", "400", "malformed"])
 def test_server_failures_stop_the_stage_naming_the_first_error_never_the_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,

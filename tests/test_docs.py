@@ -7,8 +7,9 @@ A page marks a fenced block with an HTML comment on the line above it:
   ``revthink`` (``revthink augment`` with a stub teacher server and 3 problems appended as
   overrides), a python block runs with this interpreter;
 - ``<!-- docs: check -->``: each command is checked without running it: its ``revthink`` command
-  and options exist, its config loads with its overrides and names real datasets, an
-  ``accelerate launch`` config file exists.
+  and options exist, its config (every combination of a sweep) loads with its overrides and
+  names real datasets, an ``accelerate launch`` config file exists, a ``python`` script of the
+  repository exists and takes the options given.
 
 Unmarked blocks are illustrations (installs, other tools). The export page runs on a run of
 its own, trained for one step.
@@ -37,12 +38,14 @@ from revthink.augment.rule_backward import RuleBackward, mask_number
 from revthink.config import ModelConfig, load_config
 from revthink.data.loading import load_problems
 from revthink.models import load_tokenizer
+from revthink.sweep import is_sweep, load_sweep
 from revthink.train import stage
 from revthink.validation import check_references
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = ("own_dataset.md", "hosted_teacher.md", "scale_out.md", "export_and_serve.md")
+PAGES = ("own_dataset.md", "hosted_teacher.md", "scale_out.md", "export_and_serve.md",
+         "teacher_audit.md", "results.md")
 REVTHINK = str(Path(sys.executable).with_name("revthink"))
 STAGES = ("augment", "train", "evaluate", "run")
 BLOCK = re.compile(r"<!-- docs: (run|check|file \S+) -->\n```(\w+)\n(.*?)```", re.S)
@@ -114,6 +117,9 @@ def check_line(line: str, folder: Path, monkeypatch, capsys) -> None:
     if argv[:2] == ["accelerate", "launch"]:
         assert (ROOT / argv[argv.index("--config_file") + 1]).is_file(), line
         argv = argv[argv.index("-m") + 1:]
+    if argv[0] == "python":
+        check_script(argv[1:], line)
+        return
     assert argv[0] == "revthink", line
     command, rest = argv[1], argv[2:]
     code, out, _ = cli(monkeypatch, capsys, command, "--help")
@@ -121,8 +127,25 @@ def check_line(line: str, folder: Path, monkeypatch, capsys) -> None:
     for option in (arg for arg in rest if arg.startswith("--")):
         assert option in out, f"{command} has no option {option}: {line}"
     if command in STAGES:
-        config = folder / rest[0]
-        check_references(load_config(config, [arg for arg in rest[1:] if "=" in arg]), config)
+        # a page's own files first, else the repository's (configs/...), typed from its root
+        config = folder / rest[0] if (folder / rest[0]).exists() else ROOT / rest[0]
+        overrides = [arg for arg in rest[1:] if "=" in arg]
+        if is_sweep(config, overrides):
+            for combination in load_sweep(config, overrides).combinations:
+                check_references(combination.config, config)
+        else:
+            check_references(load_config(config, overrides), config)
+
+
+def check_script(argv: list[str], line: str) -> None:
+    """A repository script exists and takes the options the page gives it."""
+    script = ROOT / argv[0]
+    assert script.is_file(), line
+    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for option in (arg for arg in argv[1:] if arg.startswith("--")):
+        assert option in done.stdout, f"{argv[0]} has no option {option}: {line}"
 
 
 def trained_run(folder: Path, tiny: Path) -> None:

@@ -40,6 +40,12 @@ RECORDS, FUNNEL, LEDGER, CACHE = "records.jsonl", "funnel.json", "ledger.json", 
 console = Console(stderr=True)
 
 
+NO_REVERSALS = (
+    "the teacher's backward questions failed the reversal checks (docs/teacher_audit.md): try "
+    "a stronger teacher, a larger augment.k, or augment.backward: rule where answers are numbers"
+)
+
+
 class AugmentFailed(RevthinkError):
     """The stage ended without records worth training on; its outputs say why."""
 
@@ -123,7 +129,11 @@ def _nothing_kept(funnel: Funnel, ledger: Ledger) -> str:
     reasons = ", ".join(f"{reason} {n}" for reason, n in funnel.dropped.most_common(3))
     message = f"kept 0 of {funnel.problems_in} problems (dropped: {reasons or 'none'})"
     first = ledger.errors.first_error()
-    return f"{message}; first teacher error: {first}" if first else message
+    if first:
+        return f"{message}; first teacher error: {first}"
+    if funnel.dropped and funnel.dropped.most_common(1)[0][0].startswith("backward_question:"):
+        return f"{message}; {NO_REVERSALS}"
+    return message
 
 
 def _resumable(err: RevthinkError, out: Path) -> str:
