@@ -165,6 +165,8 @@ def test_names_and_dates_are_compared_as_words_and_days() -> None:
     assert not reaches("The answer is 03/16/2021.", "03/15/2021")
     assert reaches("It is kept cold. The answer is milk.", "milk")
     assert reaches("The answer is the Sahara.", "Sahara desert")
+    assert reaches("The answer is the Sahara desert.", "Sahara")
+    assert not reaches("The answer is The oven cooled to a lower temperature.", "oven")
     assert not reaches("The answer is the Gobi.", "Sahara")
     assert reaches("100 = 121 / 1.21. The answer is 100.", "100 meters")
     assert not reaches("The answer is 2.1.", "21")

@@ -94,12 +94,26 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
 
 
 def reaches(backward_reasoning: str, hidden: str) -> bool:
-    """Whether R_b's final answer is the hidden piece: the same number, date or words."""
+    """Whether R_b's final answer is the hidden piece: the same number, date or words.
+
+    A final answer in words may be part of the piece ("Sahara" for "the Sahara desert") or the
+    piece with at most two words more ("the Sahara desert" for "Sahara"); a sentence that only
+    mentions it ("The oven cooled to a lower temperature" for "oven") is not it.
+    """
     value = _number_value(hidden)
     if value is not None:
         return is_correct(backward_reasoning, value, "number", mode="strict")
     spans = final_answer_spans(backward_reasoning)
-    return bool(spans) and (mentions(spans[0], hidden) or mentions(hidden, spans[0]))
+    if not spans:
+        return False
+    answer = spans[0]
+    if mentions(hidden, answer):
+        return True
+    return mentions(answer, hidden) and len(_words(answer)) <= len(_words(hidden)) + 2
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower())) - _ARTICLES
 
 
 def stated_answer(problem: Problem) -> str | None:
