@@ -158,6 +158,8 @@ def test_names_and_dates_are_compared_as_words_and_days() -> None:
                            "cold. What is it?") is None
     assert reversal_defect(MILK, "butter", "What do you keep in the refrigerator?") == (
         "hidden_not_in_question")
+    assert reversal_defect(MILK, "milk", "You keep milk in the refrigerator so it stays cold. "
+                           "What is it?") == "hidden_in_backward_question"
     assert reversal_defect(DATE, "03/15/2021", "Ten days ago it was March 5, 2021. What is "
                            "today's date?") is None
     assert reaches("So today is March 15, 2021. The answer is 03/15/2021.", "03/15/2021")

@@ -73,8 +73,9 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
 
     The hidden piece must be something Q states; a hidden number must be masked (Q_b states it
     fewer times than Q does, so a value Q repeats may stay elsewhere); Q_b must not repeat Q and
-    must state the answer where it can be looked for (see ``answer_missing``). A hidden name or
-    fact may stay in Q_b, which often restates Q's premise and asks about it from the answer.
+    must state the answer where it can be looked for (see ``answer_missing``). A name or fact
+    Q states once must be gone from Q_b; one Q states several times may stay, as part of a
+    premise Q_b restates (a family tree names each person more than once).
     """
     if _plain(backward_question) == _plain(problem.question):
         return "copied_question"
@@ -87,6 +88,8 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
         shown = _numbers(backward_question).count(value) - stated
         if shown >= _numbers(problem.question).count(value):
             return "hidden_in_backward_question"
+    elif _times(problem.question, hidden) == 1 and _times(backward_question, hidden):
+        return "hidden_in_backward_question"
     answer = stated_answer(problem)
     if answer is not None and not mentions(backward_question, answer):
         return "answer_missing"
@@ -110,6 +113,17 @@ def reaches(backward_reasoning: str, hidden: str) -> bool:
     if mentions(hidden, answer):
         return True
     return mentions(answer, hidden) and len(_words(answer)) <= len(_words(hidden)) + 2
+
+
+def _times(text: str, piece: str) -> int:
+    """How often ``text`` states ``piece`` word for word (dates by day)."""
+    dates = _dates(piece)
+    if dates:
+        return sum(date in dates for date in _date_list(text))
+    words, wanted = _plain(text).split(), _plain(piece).split()
+    if not wanted:
+        return 0
+    return sum(words[i : i + len(wanted)] == wanted for i in range(len(words)))
 
 
 def _words(text: str) -> set[str]:
@@ -165,12 +179,17 @@ def _numbers(text: str) -> list[str]:
 
 
 def _dates(text: str) -> set[tuple[int, int, int]]:
-    found = set()
+    return set(_date_list(text))
+
+
+def _date_list(text: str) -> list[tuple[int, int, int]]:
+    """Every date ``text`` states as (year, month, day), one entry per occurrence."""
+    found = []
     for pattern, order in _DATE_FORMS:
         for match in pattern.finditer(text):
             year, month, day = order(match.groups())
             month = _MONTHS.get(month.lower(), 0) if month.isalpha() else int(month)
-            found.add((int(year), month, int(day)))
+            found.append((int(year), month, int(day)))
     return found
 
 
