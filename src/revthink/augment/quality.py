@@ -148,7 +148,7 @@ def mentions(text: str, answer: str) -> bool:
     value = parse_number(answer)
     if value is not None and _is_numeric(answer):
         return value in _numbers(text)
-    words = set(_WORD.findall(answer.lower())) - _ARTICLES
+    words = _words(answer)
     return bool(words) and words <= set(_WORD.findall(text.lower()))
 
 
