@@ -66,7 +66,7 @@ def _write_run(root: Path, name: str, fraction: float, revthink_gsm8k: float) ->
     problem = Problem("g1", "gsm8k", f"Question with {EVIL}?", "42", "number")
     write_jsonl(augment / "records.jsonl", [AugmentedExample(
         problem, "Forward: 40 + 2 = 42. The answer is 42.", "Backward ``` question",
-        "Backward reasoning", consistent=True,
+        "Backward reasoning", consistent=True, backward_answer="40",
     )])
     return run
 
@@ -124,8 +124,11 @@ def test_html_escapes_record_text_and_marks_best_cells(report):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; a &lt; b" in page
     assert '<td class="best">40.0 [32.0, 48.0]</td>' in page
     assert "<td>20.0 [12.0, 28.0]</td>" in page
-    for label in ("Forward reasoning", "Backward question", "Backward reasoning"):
+    for label in ("Forward reasoning", "Backward question", "Hidden piece",
+                  "Backward reasoning", "Teacher verdict"):
         assert f"<h4>{label}</h4>" in page
+    assert "<h4>Hidden piece</h4>" in page.split("<h4>Backward reasoning</h4>")[0]
+    assert re.search(r"<h4>Hidden piece</h4>\s*<pre>40</pre>", page), page[-3000:]
 
 
 def test_several_runs_differing_in_train_fraction_get_a_data_fraction_curve(tmp_path):

@@ -254,7 +254,10 @@ def samples_section(run: Run, suffix: str) -> Section:
             ("Question", ex.problem.question), ("Gold answer", ex.problem.answer),
             ("Forward reasoning", ex.forward_reasoning),
             ("Backward question", ex.backward_question),
+            ("Hidden piece", ex.backward_answer or "not named"),
             ("Backward reasoning", ex.backward_reasoning),
+            ("Teacher verdict", {True: "consistent", False: "inconsistent"}.get(
+                ex.consistent, "not given")),
             ("Quality flags", ", ".join(ex.flags) or "none"),
         ))
         for ex in run.samples
