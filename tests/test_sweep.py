@@ -247,10 +247,19 @@ def test_a_sweep_folder_is_reported_with_seed_means_and_the_fraction_plot(seed_r
         listed.parent / "report.md").read_text()
 
 
-def test_the_fraction_point_of_several_seeds_is_their_mean_and_range(seed_runs):
+def test_the_fraction_point_of_several_seeds_is_their_mean_and_range(seed_runs, monkeypatch):
     _, runs = seed_runs
+    drawn = []
+    monkeypatch.setattr(stage.plots, "fraction_chart",
+                        lambda curves, baselines: drawn.append((curves, baselines)) or b"png")
     section = stage.fraction_section([load_run(r) for r in runs])
-    assert section is not None
+    assert section is not None and "dashed: zero-shot" in section.blocks[0].caption
+    [(curves, baselines)] = drawn  # a panel per benchmark, zero-shot as its level
+    assert list(curves) == ["synthetic-hard"] and set(curves["synthetic-hard"]) == {
+        "skd", "revthink"}
+    assert baselines == {"synthetic-hard": pytest.approx(0.2)}
+    revthink = sorted(curves["synthetic-hard"]["revthink"])
+    assert revthink[0] == pytest.approx((0.1, 0.4, 0.3, 0.5))  # 30, 40, 50 over three seeds
     assert stage._point(0.1, [_score("skd", 0.2, 0), _score("skd", 0.4, 0)]) == pytest.approx(
         (0.1, 0.3, 0.2, 0.4))
     single = _score("skd", 0.5, 0)

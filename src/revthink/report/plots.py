@@ -61,22 +61,41 @@ def loss_chart(losses: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
     return _png(figure)
 
 
-def fraction_chart(curves: Mapping[str, Sequence[tuple[float, float, float, float]]]) -> bytes:
-    """Accuracy against the share of training data, one line per method and benchmark.
+Point = tuple[float, float, float, float]  # (fraction, accuracy, interval low, interval high)
 
-    Each point is (fraction, accuracy, interval low, interval high).
+
+def fraction_chart(
+    curves: Mapping[str, Mapping[str, Sequence[Point]]], baselines: Mapping[str, float],
+) -> bytes:
+    """Accuracy against the share of training data: a panel per benchmark, a line per method.
+
+    ``curves`` maps benchmark -> method -> points; ``baselines`` maps a benchmark to the
+    accuracy of the untrained student (zero-shot), drawn dashed across its panel. Methods keep
+    one colour in every panel and share one legend beside them.
     """
-    figure = Figure(figsize=(5.5, 3.8), layout="constrained")
-    axes = figure.add_subplot()
-    for label, points in curves.items():
-        ordered = sorted(points)
-        xs = [100 * p[0] for p in ordered]
-        ys = [100 * p[1] for p in ordered]
-        errors = [[100 * (p[1] - p[2]) for p in ordered], [100 * (p[3] - p[1]) for p in ordered]]
-        axes.errorbar(xs, ys, yerr=errors, marker="o", capsize=3, label=label)
-    axes.set_xlabel("training data used (%)")
-    axes.set_ylabel("accuracy (%)")
-    axes.legend(fontsize="small")
+    benchmarks = list(curves)
+    methods = list(dict.fromkeys(m for lines in curves.values() for m in lines))
+    colours = {method: f"C{i % 10}" for i, method in enumerate(methods)}
+    figure = Figure(figsize=(3.2 * len(benchmarks) + 2.0, 3.6), layout="constrained")
+    panels = figure.subplots(1, len(benchmarks), sharey=True, squeeze=False)[0]
+    for axes, benchmark in zip(panels, benchmarks, strict=True):
+        for method, points in curves[benchmark].items():
+            ordered = sorted(points)
+            ys = [100 * p[1] for p in ordered]
+            errors = [[100 * (p[1] - p[2]) for p in ordered],
+                      [100 * (p[3] - p[1]) for p in ordered]]
+            axes.errorbar([100 * p[0] for p in ordered], ys, yerr=errors, marker="o", capsize=3,
+                          color=colours[method], label=method)
+        if benchmark in baselines:
+            axes.axhline(100 * baselines[benchmark], color="grey", linestyle="--",
+                         label="zero_shot")
+        axes.set_title(benchmark, fontsize="medium")
+        axes.set_xlabel("training data used (%)")
+    panels[0].set_ylabel("accuracy (%)")
+    handles = {label: handle for axes in panels
+               for handle, label in zip(*axes.get_legend_handles_labels(), strict=True)}
+    figure.legend(handles.values(), handles.keys(), loc="outside right center",
+                  fontsize="small")
     return _png(figure)
 
 

@@ -18,6 +18,7 @@ PNG figures. A stage a run has not done is mentioned, never fatal.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -200,25 +201,33 @@ def fraction_section(runs: list[Run]) -> Section | None:
     A point is one run's accuracy with its 95% interval, or, where several runs (seeds) share
     the fraction, their mean with their range.
     """
-    found: dict[str, dict[float, list[Score]]] = {}
+    found: dict[str, dict[str, dict[float, list[Score]]]] = {}
+    untrained: dict[str, dict[Path, float]] = {}
     for run in runs:
         for score in run.scores:
             fraction = run.fractions.get(score.method)
             if fraction is not None:
-                curve = found.setdefault(f"{score.method} · {score.dataset}", {})
+                curve = found.setdefault(score.dataset, {}).setdefault(score.method, {})
                 curve.setdefault(fraction, []).append(score)
-    if len({f for curve in found.values() for f in curve}) < 2:
+            elif score.method == "zero_shot":
+                untrained.setdefault(score.dataset, {})[run.path] = score.accuracy
+    fractions = {f for lines in found.values() for curve in lines.values() for f in curve}
+    if len(fractions) < 2:
         return None
     curves = {
-        label: [_point(fraction, scores) for fraction, scores in curve.items()]
-        for label, curve in found.items()
+        dataset: {method: [_point(f, scores) for f, scores in curve.items()]
+                  for method, curve in lines.items()}
+        for dataset, lines in found.items()
     }
-    several = any(len(scores) > 1 for curve in found.values() for scores in curve.values())
+    baselines = {dataset: statistics.fmean(by_run.values())
+                 for dataset, by_run in untrained.items() if dataset in curves}
+    several = any(len(scores) > 1 for lines in found.values() for curve in lines.values()
+                  for scores in curve.values())
     caption = "Accuracy against the share of training data used" + (
-        " (mean over seeds, bars: their range)" if several else " (95% intervals)"
-    )
-    return Section("Sample efficiency",
-                   (Plot("data_fraction.png", caption, plots.fraction_chart(curves)),))
+        " (mean over seeds, bars: their range" if several else " (95% intervals"
+    ) + "; dashed: zero-shot)"
+    chart = plots.fraction_chart(curves, baselines)
+    return Section("Sample efficiency", (Plot("data_fraction.png", caption, chart),))
 
 
 def _point(fraction: float, scores: list[Score]) -> tuple[float, float, float, float]:
