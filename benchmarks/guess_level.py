@@ -36,11 +36,13 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run folders of one study")
     args = parser.parse_args()
     counts: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+    guesses: dict[tuple[str, str, str], float] = defaultdict(float)
     for run in args.runs:
         setting = run.name.partition("-")[2] or run.name
         for path in sorted(run.glob("evaluate/*/*/predictions.jsonl")):
             method, benchmark = path.parts[-3], path.parts[-2]
-            tally = counts[(setting, benchmark, method)]
+            key = (setting, benchmark, method)
+            tally = counts[key]
             for line in path.read_text(encoding="utf-8").splitlines():
                 prediction = json.loads(line)
                 options = item_from_id(prediction["problem_id"]).problem.options
@@ -52,14 +54,14 @@ def main() -> None:
                     tally[name + " solved"] += 1
                 if prediction["extracted"] is not None:
                     tally["answered"] += 1
-                    tally["guess"] += 1 / len(options) if options else 0  # type: ignore[assignment]
+                    guesses[key] += 1 / len(options) if options else 0.0
     print(HEADER)
     print("|---|---|---|" + "---:|" * (4 + len(FAMILIES)))
     for (setting, benchmark, method), tally in sorted(counts.items()):
+        guess = guesses[(setting, benchmark, method)]
         solved = " | ".join(f"{tally[f + ' solved']}/{tally[f]}" for f in FAMILIES)
         print(f"| {setting} | {benchmark} | {method} | {tally['answered']} of {tally['n']} | "
-              f"{tally['correct']} | {tally['guess']:.1f} | "
-              f"{tally['correct'] - tally['guess']:+.1f} | {solved} |")
+              f"{tally['correct']} | {guess:.1f} | {tally['correct'] - guess:+.1f} | {solved} |")
 
 
 if __name__ == "__main__":

@@ -57,13 +57,12 @@ def quality_flags(
     """
     question = problem.question
     flags: list[Flag] = []
-    answer = stated_answer(problem)
-    if answer is not None and not mentions(backward_question, answer):
+    if _misses_answer(problem, backward_question):
         flags.append("answer_missing")
     if _repeats(question, backward_question):
         flags.append("repeats_question")
     spans = final_answer_spans(backward_reasoning)
-    if spans and not mentions(question, spans[0]):
+    if spans and not _mentions(question, spans[0]):
         flags.append("answer_not_in_question")
     return tuple(flags)
 
@@ -79,7 +78,7 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
     """
     if _plain(backward_question) == _plain(problem.question):
         return "copied_question"
-    if not mentions(problem.question, hidden):
+    if not _mentions(problem.question, hidden):
         return "hidden_not_in_question"
     value = _number_value(hidden)
     if value is not None:
@@ -90,8 +89,7 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
             return "hidden_in_backward_question"
     elif _times(problem.question, hidden) == 1 and _times(backward_question, hidden):
         return "hidden_in_backward_question"
-    answer = stated_answer(problem)
-    if answer is not None and not mentions(backward_question, answer):
+    if _misses_answer(problem, backward_question):
         return "answer_missing"
     return None
 
@@ -110,9 +108,9 @@ def reaches(backward_reasoning: str, hidden: str) -> bool:
     if not spans:
         return False
     answer = spans[0]
-    if mentions(hidden, answer):
+    if _mentions(hidden, answer):
         return True
-    return mentions(answer, hidden) and len(_words(answer)) <= len(_words(hidden)) + 2
+    return _mentions(answer, hidden) and len(_words(answer)) <= len(_words(hidden)) + 2
 
 
 def _times(text: str, piece: str) -> int:
@@ -130,7 +128,13 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower())) - _ARTICLES
 
 
-def stated_answer(problem: Problem) -> str | None:
+def _misses_answer(problem: Problem, backward_question: str) -> bool:
+    """Whether Q_b leaves out the answer, where the answer can be looked for."""
+    answer = _stated_answer(problem)
+    return answer is not None and not _mentions(backward_question, answer)
+
+
+def _stated_answer(problem: Problem) -> str | None:
     """The answer as a reversal should state it; None where its own words are expected."""
     if problem.answer_type == "choice":
         option = problem.options[ord(problem.answer) - ord("A")]
@@ -140,13 +144,13 @@ def stated_answer(problem: Problem) -> str | None:
     return None
 
 
-def mentions(text: str, answer: str) -> bool:
+def _mentions(text: str, answer: str) -> bool:
     """Whether ``text`` states ``answer``: the same date, the same number, or all its words."""
     dates = _dates(answer)
     if dates:
         return bool(dates & _dates(text))
-    value = parse_number(answer)
-    if value is not None and _is_numeric(answer):
+    value = _number_value(answer)
+    if value is not None:
         return value in _numbers(text)
     words = _words(answer)
     return bool(words) and words <= set(_WORD.findall(text.lower()))
