@@ -186,6 +186,14 @@ class TrainConfig:
     save_steps: int = 50
     resume: bool = True
     gradient_checkpointing: bool = False
+    # the learning curve (train/<method>/curve.jsonl): every eval_steps optimizer steps, and
+    # before the first and after the last, the student greedily answers eval_limit problems of
+    # the training dataset's eval_split (never a test split; problems trained on are left out)
+    # and logs accuracy and no-answer rate; 0: off
+    eval_steps: int = 0
+    eval_split: str = "validation"
+    eval_limit: int = 48
+    eval_max_new_tokens: int = 160  # per answer; as evaluate.max_new_tokens, for the curve
     # none: log nowhere (nothing leaves the machine); tensorboard: event files in
     # train/<method>/tensorboard/; wandb: Weights & Biases; or a list of both. Each receives every
     # objective's loss, the learning rate and the throughput (tokens/s), every step
@@ -211,6 +219,14 @@ class TrainConfig:
         )
         _require(0 <= self.warmup_ratio < 1, "train.warmup_ratio", "a number in [0, 1)")
         _require(self.save_steps >= 1, "train.save_steps", "an integer >= 1")
+        _require(self.eval_steps >= 0, "train.eval_steps", "an integer >= 0 (0: no curve)")
+        _require(self.eval_limit >= 1, "train.eval_limit", "an integer >= 1")
+        _require(self.eval_max_new_tokens >= 1, "train.eval_max_new_tokens", "an integer >= 1")
+        _require(
+            self.eval_split != "test", "train.eval_split",
+            "a split other than test (the curve must not see the problems methods are compared "
+            "on), e.g. validation or train",
+        )
 
 
 Decode = Literal["greedy", "self_consistency", "forward_backward"]
@@ -338,6 +354,16 @@ class ExperimentConfig:
         _require(is_plain_name(self.name), "name", f"a folder name, not a path ({PLAIN_NAME})")
         _require(bool(self.methods), "methods", "at least one method")
         _require(len(set(self.methods)) == len(self.methods), "methods", "each method once")
+        if self.train.eval_steps:
+            clash = [
+                b for b in self.evaluate.benchmarks
+                if (b.dataset, b.split) == (self.augment.data.dataset, self.train.eval_split)
+            ]
+            _require(
+                not clash, "train.eval_split",
+                f"a split no benchmark of evaluate.benchmarks is scored on ({self.train.eval_split!r} "
+                f"of {self.augment.data.dataset!r} is one): the curve must not see test problems",
+            )
         from revthink.train.methods import trained  # the registry imports this module
 
         trained(self.methods)

@@ -157,6 +157,22 @@ def restore(originals: Sequence[tuple[Any, Any]]) -> None:
             parameter.copy_(original)
 
 
+def to_generations(
+    tokenizer: PreTrainedTokenizerBase, rows: Sequence[list[int]], end_ids: set[int],
+    stop: AnswerStop | None,
+) -> tuple[Generation, ...]:
+    """Each row's new tokens as text, cut at its end token or where its answer was complete."""
+    generations = []
+    for row, ids in enumerate(rows):
+        kept, count = cut_at_end(ids, end_ids)
+        text = tokenizer.decode(kept, skip_special_tokens=True)
+        stopped = stop.generated[row] if stop is not None else None
+        if stopped is not None and stopped < count:
+            text, count = stop.texts[row] or "", stopped
+        generations.append(Generation(text, count))
+    return tuple(generations)
+
+
 class HFEngine:
     """A transformers causal LM with optional peft adapters."""
 
@@ -244,15 +260,7 @@ class HFEngine:
                     stopping_criteria=criteria,
                 )
                 rows = output[:, start:].tolist()
-        generations = []
-        for row, ids in enumerate(rows):
-            kept, count = cut_at_end(ids, end_ids)
-            text = self.tokenizer.decode(kept, skip_special_tokens=True)
-            stopped = stop.generated[row] if stop is not None else None
-            if stopped is not None and stopped < count:
-                text, count = stop.texts[row] or "", stopped
-            generations.append(Generation(text, count))
-        return tuple(generations)
+        return to_generations(self.tokenizer, rows, end_ids, stop)
 
     def _generation_config(self):  # -> transformers.GenerationConfig
         """Only our settings: the checkpoint's own sampling defaults must not leak in."""

@@ -46,6 +46,8 @@ class Run:
     # (method, benchmark) -> its evaluation's manifest.json (decode, samples, ...), where read
     manifests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     probe: dict[str, Any] | None = None  # probe/reversal.json of `revthink probe reversal`
+    # method -> rows of train/<method>/curve.jsonl: held-out accuracy while training
+    curves: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -68,9 +70,10 @@ def load_run(path: Path, sample_size: int = SAMPLE_SIZE, seed: int = 0) -> Run:
     settings = _read_mapping(config, json.loads, notes, "run config") if config.is_file() else None
     manifests = read_evaluation_manifests(path / "evaluate", scores, notes)
     probe = _read_json(path / "probe" / "reversal.json", "reversal probe results", notes)
+    curves = read_curves(path / "train", notes)
     return Run(
         path, scores, comparisons, losses, funnel, ledger, samples, fractions, tuple(notes),
-        settings or {}, manifests, probe,
+        settings or {}, manifests, probe, curves,
     )
 
 
@@ -119,9 +122,19 @@ def read_losses(folder: Path, notes: list[str]) -> dict[str, list[dict[str, Any]
     return found
 
 
+def read_curves(folder: Path, notes: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per trained method, the rows of its ``curve.jsonl`` (none without ``train.eval_steps``)."""
+    found = {}
+    for path in sorted(folder.glob("*/curve.jsonl")):
+        rows = _loss_rows(path, notes)
+        if rows:
+            found[path.parent.name] = rows
+    return found
+
+
 def _loss_rows(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     """The logged steps of one file; a torn last line (a killed run) is skipped, others noted."""
-    text = _read_text(path, "loss curve", notes)
+    text = _read_text(path, "training log", notes)
     if text is None:
         return []
     rows, bad = [], 0

@@ -61,6 +61,35 @@ def loss_chart(losses: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
     return _png(figure)
 
 
+def learning_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
+    """Held-out accuracy against the training step, a line per method (``curve.jsonl`` rows).
+
+    Step 0 is the untrained student, so the mean of the methods' step-0 points is drawn dashed
+    as the zero-shot level; the no-answer rate sits in a second panel, as a student that only
+    learns the answer format shows there first.
+    """
+    figure = Figure(figsize=(9.0, 3.4), layout="constrained")
+    accuracy, silent = figure.subplots(1, 2)
+    starts = []
+    for i, (method, rows) in enumerate(curves.items()):
+        ordered = sorted(rows, key=lambda r: r["step"])
+        steps = [r["step"] for r in ordered]
+        accuracy.plot(steps, [100 * r["accuracy"] for r in ordered], "o-", color=f"C{i % 10}",
+                      label=method)
+        silent.plot(steps, [100 * r["no_answer"] for r in ordered], "o-", color=f"C{i % 10}",
+                    label=method)
+        starts += [r["accuracy"] for r in ordered if r["step"] == 0]
+    if starts:
+        accuracy.axhline(100 * sum(starts) / len(starts), color="grey", linestyle="--",
+                         label="zero-shot (step 0)")
+    for axes, label in ((accuracy, "accuracy (%)"), (silent, "no final answer (%)")):
+        axes.set_xlabel("step")
+        axes.set_ylabel(label)
+        axes.set_ylim(0, 100)
+        axes.legend(fontsize="x-small")
+    return _png(figure)
+
+
 Point = tuple[float, float, float, float]  # (fraction, accuracy, interval low, interval high)
 
 

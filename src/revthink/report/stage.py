@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from rich.console import Group
@@ -239,11 +240,33 @@ def _point(fraction: float, scores: list[Score]) -> tuple[float, float, float, f
 
 
 def training_section(run: Run, suffix: str) -> Section:
-    if not run.losses:
-        return Section("Training" + suffix, (Text("No training losses."),))
-    file = f"losses-{run.name}.png" if suffix else "losses.png"
-    caption = "Training loss per objective (validation dashed)"
-    return Section("Training" + suffix, (Plot(file, caption, plots.loss_chart(run.losses)),))
+    blocks: list = []
+    if run.curves:
+        file = f"learning_curve-{run.name}.png" if suffix else "learning_curve.png"
+        caption = (
+            "Learning curve: greedy accuracy and no-answer rate on held-out problems of the "
+            "training dataset (train.eval_split), against the step; step 0 is zero-shot"
+        )
+        blocks += [Plot(file, caption, plots.learning_chart(run.curves)), curve_grid(run.curves)]
+    if run.losses:
+        file = f"losses-{run.name}.png" if suffix else "losses.png"
+        caption = "Training loss per objective (validation dashed)"
+        blocks.append(Plot(file, caption, plots.loss_chart(run.losses)))
+    return Section("Training" + suffix, tuple(blocks) or (Text("No training losses."),))
+
+
+def curve_grid(curves: dict[str, list[dict[str, Any]]]) -> Grid:
+    """Step by step, each method's held-out accuracy and its no-answer rate."""
+    methods = list(curves)
+    cells = {
+        (method, row["step"]): f"{100 * row['accuracy']:.1f} ({100 * row['no_answer']:.0f}%)"
+        for method, rows in curves.items() for row in rows
+    }
+    steps = sorted({step for _, step in cells})
+    n = sorted({row["n"] for rows in curves.values() for row in rows})
+    header = ("step", *(f"{m}: accuracy (no answer), n={'/'.join(map(str, n))}" for m in methods))
+    rows = tuple((str(step), *(cells.get((m, step), "") for m in methods)) for step in steps)
+    return Grid(header, rows)
 
 
 def augmentation_section(run: Run, suffix: str) -> Section:

@@ -41,6 +41,7 @@ from revthink.prompting import template_fingerprint
 from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
 from revthink.train import dashboards, methods, objectives
 from revthink.train.collator import Encoder, LengthReport, encode_units
+from revthink.train.curve import CURVE, LearningCurve, curve_problems
 from revthink.train.trainer import checkpoint_step, fit, training_dtype, truncate_log
 
 console = Console(stderr=True)
@@ -116,13 +117,27 @@ def train_method(
     metrics = fit(
         cfg.train, seed=cfg.seed, weights=methods.weights(method, cfg.train), tokenizer=tokenizer,
         train_rows=train_rows, eval_rows=eval_rows, out_dir=out_dir, checkpoint=checkpoint,
-        label=f"train/{method}",
+        label=f"train/{method}", callbacks=_curve(cfg, tokenizer, train_set, out_dir),
     )
     if state.is_main_process:
         reports = {"train": report, "validation": eval_report}
         _finish(cfg, method, out_dir, expected, metrics, reports, checkpoint)
     state.wait_for_everyone()
     return out_dir
+
+
+def _curve(
+    cfg: ExperimentConfig, tokenizer: Any, train_set: list[AugmentedExample], out_dir: Path
+) -> tuple[LearningCurve, ...]:
+    """The learning-curve callback when ``train.eval_steps`` asks for one."""
+    if not cfg.train.eval_steps:
+        return ()
+    problems = curve_problems(cfg, {ex.problem.id for ex in train_set})
+    return (LearningCurve(
+        problems, tokenizer, template=cfg.train.template, every=cfg.train.eval_steps,
+        max_new_tokens=cfg.train.eval_max_new_tokens, batch_size=cfg.evaluate.batch_size,
+        path=out_dir / CURVE, dtype=training_dtype(cfg.train),
+    ),)
 
 
 def _units(method: str, examples: list[AugmentedExample], path: Path) -> list[methods.Unit]:
@@ -143,12 +158,14 @@ def _resume_point(out_dir: Path, expected: dict[str, Any], resume: bool, main: b
         if last is None:
             shutil.rmtree(checkpoints, ignore_errors=True)
             (out_dir / "losses.jsonl").unlink(missing_ok=True)
+            (out_dir / CURVE).unlink(missing_ok=True)
             shutil.rmtree(out_dir / dashboards.TENSORBOARD, ignore_errors=True)
             checkpoints.mkdir(parents=True)
             stamp.write_text(json.dumps(expected, sort_keys=True))
         else:
             repair_jsonl(out_dir / "losses.jsonl")  # a line torn by a kill, with a warning
-            truncate_log(out_dir / "losses.jsonl", checkpoint_step(last))
+            for log in ("losses.jsonl", CURVE):
+                truncate_log(out_dir / log, checkpoint_step(last))
     return last
 
 

@@ -31,6 +31,7 @@ from revthink.config import TrainConfig
 from revthink.errors import ConfigError
 from revthink.models import load_model, resolve_dtype
 from revthink.train import dashboards
+from revthink.train.loss import completion_loss
 from revthink.train.progress import StepLine
 
 if TYPE_CHECKING:
@@ -85,8 +86,14 @@ class ObjectiveTrainer(Trainer):
         self._since: float | None = None  # when the tokens began to count; None: at start_time
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """One forward pass per objective; each loss is the mean over its completion tokens."""
-        losses = {name: model(**inputs[name]).loss for name in self.objective_weights}
+        """One forward pass per objective; each loss is the mean over its completion tokens.
+
+        Logits are computed only at the positions that carry a label (``completion_loss``).
+        """
+        head = self.accelerator.unwrap_model(model).get_output_embeddings()
+        losses = {
+            name: completion_loss(model, inputs[name], head) for name in self.objective_weights
+        }
         total = combine(losses, self.objective_weights, self.reduction)
         pending = self._pending["train" if model.training else "eval"]
         for name, loss in losses.items():
