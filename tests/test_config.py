@@ -147,6 +147,9 @@ def test_an_override_can_create_a_section(tmp_path: Path) -> None:
         ("train.report_to=tensorbord",
          r"key 'train.report_to': expected one of none, tensorboard, wandb, got 'tensorbord'"),
         ("train.report_to=[mlflow]", r"key 'train.report_to': expected one of none, tensorboard"),
+        ("train.eval_steps=-1", r"key 'train.eval_steps': expected an integer >= 0"),
+        ("train.eval_split=test", r"key 'train.eval_split': expected a split other than test"),
+        ("train.eval_limit=0", r"key 'train.eval_limit': expected an integer >= 1"),
         ("augment.drop_flags=[repeats_questions]",
          r"key 'augment.drop_flags\[0\]': expected one of answer_missing, repeats_question"),
     ],
@@ -282,3 +285,13 @@ def test_a_benchmark_sets_its_own_decode_on_top_of_the_evaluate_section() -> Non
                                    BenchmarkConfig("gsm8k", decode="forward_backward", samples=4)))
     with pytest.raises(ConfigError, match=r"'evaluate.benchmarks\[0\].samples': expected 1 with"):
         EvaluateConfig(benchmarks=(BenchmarkConfig("gsm8k", samples=3),))
+
+
+def test_the_learning_curve_must_not_see_a_split_the_methods_are_scored_on(
+    config_file: Path,
+) -> None:
+    settings = ["augment.data.dataset=synthetic", "train.eval_steps=10",
+                "evaluate.benchmarks=[{dataset: synthetic, split: validation}]"]
+    with pytest.raises(ConfigError, match=r"key 'train.eval_split': expected a split no bench"):
+        load_config(config_file, settings)
+    assert load_config(config_file, settings[:2]).train.eval_split == "validation"

@@ -85,6 +85,22 @@ def test_report_files_are_written_beside_the_run(report):
     assert {"report.md", "report.html", "accuracy.png", "losses.png"} <= names
 
 
+def test_learning_curves_are_plotted_and_tabled_step_by_step(tmp_path):
+    run = _write_run(tmp_path, "curved", 1.0, 0.40)
+    for method, gain in (("skd", 0.1), ("revthink", 0.15)):
+        rows = [{"step": s, "n": 32, "accuracy": 0.125 + gain * s / 25, "no_answer": 0.5 - s / 100,
+                 "mean_tokens": 80.0, "seconds": 12.0} for s in (0, 25, 50)]
+        (run / "train" / method / "curve.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows))
+    stage.run([run], None)
+    assert (run / "report" / "learning_curve.png").read_bytes().startswith(b"\x89PNG")
+    md = (run / "report" / "report.md").read_text()
+    assert "(learning_curve.png)" in md
+    assert "| step | revthink: accuracy (no answer), n=32 | skd: accuracy (no answer), n=32 |" in md
+    assert "| 0 | 12.5 (50%) | 12.5 (50%) |" in md
+    assert "| 50 | 42.5 (0%) | 32.5 (0%) |" in md
+
+
 def test_markdown_marks_the_best_only_where_it_beats_every_other_method_paired(report):
     md = (report[0] / "report" / "report.md").read_text()
     assert "| method | gsm8k | synthetic |" in md

@@ -17,6 +17,7 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
+from transformers import TrainerCallback
 
 from revthink.config import load_config
 from revthink.models import resolve_dtype
@@ -220,3 +221,45 @@ def test_report_to_tensorboard_logs_each_objective_the_lr_and_the_throughput(tmp
     throughput = scalars["train/tokens_per_second"]
     assert [step for step, _ in throughput] == [1, 2, 3] and all(v > 0 for _, v in throughput)
     assert [v for _, v in throughput] == pytest.approx([r["tokens_per_second"] for r in log])
+
+
+class StopAt(TrainerCallback):
+    """Stops the process's training by raising at optimizer step ``step`` (a crash)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_the_learning_curve_is_measured_on_schedule_resumes_and_leaves_training_alone(
+    tmp_path, monkeypatch
+):
+    settings = dict(max_steps=5, save_steps=2)
+    curve = dict(eval_steps=2, eval_limit=3, eval_max_new_tokens=6)
+    plain = stage.run(load_config(make_config(tmp_path, "plain", ["skd"], **settings)))
+    assert not (plain / "skd" / "curve.jsonl").exists()  # off by default
+
+    path = make_config(tmp_path, "curved", ["skd"], **settings, **curve)
+    raw = yaml.safe_load(path.read_text())
+    raw["augment"] = {"data": {"dataset": "synthetic"}}  # the curve's problems: its validation
+    path.write_text(yaml.safe_dump(raw))
+    real_curve = stage._curve
+    monkeypatch.setattr(stage, "_curve", lambda *a: (*real_curve(*a), StopAt(3)))
+    with pytest.raises(KeyboardInterrupt):
+        stage.run(load_config(path))
+    folder = tmp_path / "runs" / "curved" / "train" / "skd"
+    assert [r["step"] for r in map(json.loads, (folder / "curve.jsonl").open())] == [0, 2]
+    monkeypatch.setattr(stage, "_curve", real_curve)
+
+    stage.run(load_config(path))  # resumes from checkpoint-2: step 2 is not measured again
+    got = [json.loads(line) for line in (folder / "curve.jsonl").open()]
+    assert [r["step"] for r in got] == [0, 2, 4, 5]  # before, every 2 steps, after the last
+    assert all(r["n"] == 3 and 0 <= r["accuracy"] <= 1 and 0 <= r["no_answer"] <= 1 for r in got)
+    assert json.loads((folder / "manifest.json").read_text())["resumed_from_step"] == 2
+    # generating with the merged adapter mid-training changes no trained weight
+    a, b = (load_file(d / "adapter_model.safetensors") for d in (plain / "skd", folder))
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)

@@ -361,8 +361,9 @@ class ExperimentConfig:
             ]
             _require(
                 not clash, "train.eval_split",
-                f"a split no benchmark of evaluate.benchmarks is scored on ({self.train.eval_split!r} "
-                f"of {self.augment.data.dataset!r} is one): the curve must not see test problems",
+                f"a split no benchmark of evaluate.benchmarks is scored on "
+                f"({self.train.eval_split!r} of {self.augment.data.dataset!r} is one): the curve "
+                "must not see the problems methods are compared on",
             )
         from revthink.train.methods import trained  # the registry imports this module
 

@@ -126,15 +126,15 @@ def read_curves(folder: Path, notes: list[str]) -> dict[str, list[dict[str, Any]
     """Per trained method, the rows of its ``curve.jsonl`` (none without ``train.eval_steps``)."""
     found = {}
     for path in sorted(folder.glob("*/curve.jsonl")):
-        rows = _loss_rows(path, notes)
+        rows = _loss_rows(path, notes, "learning curve")
         if rows:
             found[path.parent.name] = rows
     return found
 
 
-def _loss_rows(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+def _loss_rows(path: Path, notes: list[str], what: str = "loss curve") -> list[dict[str, Any]]:
     """The logged steps of one file; a torn last line (a killed run) is skipped, others noted."""
-    text = _read_text(path, "training log", notes)
+    text = _read_text(path, what, notes)
     if text is None:
         return []
     rows, bad = [], 0

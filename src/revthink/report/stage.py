@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from rich.console import Group
 

@@ -40,7 +40,7 @@ from revthink.evaluate.engine_hf import (
 )
 from revthink.evaluate.engines import Generation, end_token_ids
 from revthink.evaluate.scoring import answer_check, judge
-from revthink.prompting import encode_prompt, forward_prompt
+from revthink.prompting import Template, encode_prompt, forward_prompt
 from revthink.records import Problem
 
 CURVE = "curve.jsonl"
@@ -64,12 +64,13 @@ class LearningCurve(TrainerCallback):
     """Answers ``problems`` before training, every ``every`` steps and after the last step."""
 
     def __init__(
-        self, problems: Sequence[Problem], tokenizer: Any, *, template: str, every: int,
+        self, problems: Sequence[Problem], tokenizer: Any, *, template: Template, every: int,
         max_new_tokens: int, batch_size: int, path: Path, dtype: str,
     ) -> None:
-        self.problems, self.tokenizer, self.every, self.path = list(problems), tokenizer, every, path
-        self.prompts = [forward_prompt(tokenizer, p, template) for p in self.problems]  # type: ignore[arg-type]
-        self.ids = [encode_prompt(tokenizer, text, template) for text in self.prompts]  # type: ignore[arg-type]
+        self.problems, self.tokenizer, self.every = list(problems), tokenizer, every
+        self.path = path
+        self.prompts = [forward_prompt(tokenizer, p, template) for p in self.problems]
+        self.ids = [encode_prompt(tokenizer, text, template) for text in self.prompts]
         self.checks = [answer_check(p) for p in self.problems]
         self.max_new_tokens, self.batch_size, self.dtype = max_new_tokens, batch_size, dtype
         self.spaced: frozenset[int] | None = None
@@ -126,7 +127,9 @@ class LearningCurve(TrainerCallback):
             model.train(was_training)
         return answers
 
-    def _generate(self, model: Any, indices: list[int], end_ids: set[int]) -> tuple[Generation, ...]:
+    def _generate(
+        self, model: Any, indices: list[int], end_ids: set[int]
+    ) -> tuple[Generation, ...]:
         """One batch, decoded as the evaluation engine decodes greedily (answer stop included)."""
         encoded = self.tokenizer.pad(
             {"input_ids": [self.ids[i] for i in indices]}, padding=True, return_tensors="pt"
