@@ -295,3 +295,22 @@ def test_the_learning_curve_must_not_see_a_split_the_methods_are_scored_on(
     with pytest.raises(ConfigError, match=r"key 'train.eval_split': expected a split no bench"):
         load_config(config_file, settings)
     assert load_config(config_file, settings[:2]).train.eval_split == "validation"
+
+
+def test_a_key_added_at_its_default_leaves_the_hash_alone() -> None:
+    import dataclasses
+
+    from revthink.config import TrainConfig, config_hash
+
+    grown = dataclasses.make_dataclass(
+        "TrainConfig", [("new_knob", int, dataclasses.field(default=3))], bases=(TrainConfig,),
+        frozen=True,
+    )
+    assert config_hash(grown(learning_rate=1e-3)) == config_hash(TrainConfig(learning_rate=1e-3))
+    assert config_hash(grown(learning_rate=1e-3, new_knob=4)) != config_hash(
+        TrainConfig(learning_rate=1e-3))
+    assert config_hash(TrainConfig(learning_rate=1e-3)) != config_hash(TrainConfig())
+    cfg = load_config(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
+    moved = dataclasses.replace(cfg.train, student=dataclasses.replace(cfg.train.student,
+                                                                       dtype="float32"))
+    assert config_hash(moved) != config_hash(cfg.train)  # a nested change counts

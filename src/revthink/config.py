@@ -555,6 +555,42 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def config_hash(config: Any) -> str:
-    """Stable hash of a config section: equal settings give equal hashes across runs."""
-    blob = json.dumps(to_dict(config), sort_keys=True).encode()
+    """Stable hash of a config section: equal settings give equal hashes across runs.
+
+    Only settings that differ from their defaults are hashed (``changed_settings``), so a key
+    added to a section later, at its default, leaves finished stages finished.
+    """
+    blob = json.dumps(changed_settings(config), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def changed_settings(config: Any) -> Any:
+    """The fields of a config that differ from their defaults, sections and lists alike.
+
+    A field without a default (a benchmark's dataset) is always kept; a section left at its
+    defaults disappears. Plain values come out as ``to_dict`` writes them.
+    """
+    if isinstance(config, tuple | list):
+        return [changed_settings(item) for item in config]
+    if not dataclasses.is_dataclass(config):
+        return json.loads(json.dumps(config))
+    changed = {}
+    for f in dataclasses.fields(config):
+        value = changed_settings(getattr(config, f.name))
+        if f.default is not dataclasses.MISSING:
+            default = changed_settings(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = changed_settings(f.default_factory())
+        else:
+            changed[f.name] = value
+            continue
+        if isinstance(value, dict) and isinstance(default, dict):
+            value = {k: v for k, v in value.items() if default.get(k, _ABSENT) != v}
+            if value:
+                changed[f.name] = value
+        elif value != default:
+            changed[f.name] = value
+    return changed
+
+
+_ABSENT = object()
