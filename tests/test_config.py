@@ -314,3 +314,14 @@ def test_a_key_added_at_its_default_leaves_the_hash_alone() -> None:
     moved = dataclasses.replace(cfg.train, student=dataclasses.replace(cfg.train.student,
                                                                        dtype="float32"))
     assert config_hash(moved) != config_hash(cfg.train)  # a nested change counts
+
+
+def test_a_key_given_twice_is_an_error_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text("name: a\ntrain:\n  epochs: 2\ntrain:\n  batch_size: 3\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml: key 'train' appears twice in one mapping "
+                                          r"\(lines 2 and 4\)"):
+        load_config(path)
+    path.write_text("name: a\ntrain: {epochs: 2, epochs: 3}\n")
+    with pytest.raises(ConfigError, match=r"key 'epochs' appears twice"):
+        load_config(path)

@@ -93,8 +93,8 @@ def test_the_shipped_study(tmp_path):
     sweep = load_sweep(Path(__file__).parent.parent / "configs" / "synthetic_study.yaml")
     assert len(sweep.combinations) == 6
     config = sweep.combinations[0].config
-    assert set(config.methods) == {"zero_shot", "skd", "answer_aug", "revthink",
-                                   "revthink_no_bq", "revthink_no_br"}
+    assert set(config.methods) == {"zero_shot", "skd", "skd_equal_compute", "revthink"}
+    assert config.train.epochs == 5 and config.train.eval_steps > 0
     assert [(b.dataset, b.split) for b in config.evaluate.benchmarks] == [
         ("synthetic", "test"), ("synthetic", "hard")]
     assert {(c.config.seed, c.config.train.train_fraction) for c in sweep.combinations} == {

@@ -129,7 +129,8 @@ def test_answer_sentence_per_type():
 
 
 def test_registry_covers_the_paper_methods():
-    assert set(methods.METHODS) | methods.UNTRAINED == PAPER_METHODS
+    # and one of ours: skd at revthink's compute
+    assert set(methods.METHODS) | methods.UNTRAINED == PAPER_METHODS | {"skd_equal_compute"}
     assert methods.trained(("zero_shot", "skd", "revthink")) == ["skd", "revthink"]
     with pytest.raises(ConfigError, match="unknown method 'sdk'"):
         methods.trained(("sdk",))
@@ -250,3 +251,12 @@ def test_a_fitting_row_is_never_truncated(tokenizer):
         Encoder(tokenizer, max_length=len(full.input_ids) - 1), [{"forward": example}]
     )
     assert rows == [] and report.cut == {"forward": 1}
+
+
+def test_skd_at_equal_compute_trains_each_problem_three_times_on_the_forward_objective():
+    ex = record()
+    units = methods.build_units("skd_equal_compute", [ex])
+    assert units == methods.build_units("skd", [ex]) * 3
+    assert dict(methods.weights("skd_equal_compute", TrainConfig())) == {"forward": 1.0}
+    revthink = methods.build_units("revthink", [ex])
+    assert sum(len(u) for u in units) == sum(len(u) for u in revthink)  # as many passes

@@ -57,6 +57,11 @@ METHODS: dict[str, Method] = {
         "Q -> R_f (symbolic knowledge distillation)",
         lambda ex: [{"forward": obj.forward(ex)}], _only("forward"),
     ),
+    "skd_equal_compute": Method(
+        "Q -> R_f with each problem three times an epoch: as many forward and backward passes "
+        "as revthink's three objectives (skd at equal compute)",
+        lambda ex: [{"forward": obj.forward(ex)}] * 3, _only("forward"),
+    ),
     "step_by_step": Method(
         "Q -> R_f and, under its own task prefix, Q -> answer weighted by step_by_step_alpha",
         lambda ex: [{"forward": obj.forward(ex), "answer": obj.label(ex)}],
