@@ -173,10 +173,24 @@ def test_missing_stages_are_noted_not_fatal(tmp_path):
     assert "Sample efficiency" not in md
 
 
-def test_an_empty_run_still_renders(tmp_path):
-    (tmp_path / "empty").mkdir()
-    md = (stage.run([tmp_path / "empty"], None).parent / "report.md").read_text()
+def test_a_run_with_only_its_config_still_renders(tmp_path):
+    (tmp_path / "early").mkdir()
+    (tmp_path / "early" / "config.json").write_text("{}")
+    md = (stage.run([tmp_path / "early"], None).parent / "report.md").read_text()
     assert "No evaluation results yet" in md
+
+
+def test_a_folder_that_is_not_a_run_is_refused_and_nothing_is_written(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty: not a run folder \(none of augment, train"):
+        stage.run([tmp_path / "empty"], None)
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_run_given_twice_is_read_once(tmp_path, monkeypatch):
+    run = _write_run(tmp_path, "quick", 1.0, 0.40)
+    monkeypatch.chdir(tmp_path)
+    assert stage.run_folders([run, Path("./quick/"), Path("quick")]) == [run]
 
 
 def test_a_missing_run_folder_is_named(tmp_path):

@@ -74,11 +74,29 @@ def run(run_dirs: list[Path], out: Path | None = None) -> Path:
     return html_path
 
 
+RUN_MARKS = ("augment", "train", "evaluate", "probe", "config.json")  # what a run folder holds
+
+
 def run_folders(run_dirs: Sequence[Path]) -> list[Path]:
-    """The run folders to read: a sweep's folder stands for its combinations' folders."""
+    """The run folders to read, each once: a sweep's folder stands for its combinations'.
+
+    A folder given twice (``runs/x`` and ``./runs/x/``) is read once, or its one run would
+    count as two seeds; a folder that holds no stage's output is refused, not reported on.
+    """
     from revthink.sweep import combination_folders
 
-    return [f for d in run_dirs for f in (combination_folders(Path(d)) or [Path(d)])]
+    found: dict[Path, Path] = {}
+    for given in map(Path, run_dirs):
+        for folder in combination_folders(given) or [given]:
+            if not folder.is_dir():
+                raise DataError(f"{folder}: run folder not found")
+            if not any((folder / mark).exists() for mark in RUN_MARKS):
+                raise DataError(
+                    f"{folder}: not a run folder (none of {', '.join(RUN_MARKS)} in it); give "
+                    "runs/<name> of a `revthink run`, or a sweep's folder"
+                )
+            found.setdefault(folder.resolve(), folder)
+    return list(found.values())
 
 
 def results_table(run_dirs: Sequence[Path]) -> Group:
