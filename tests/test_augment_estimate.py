@@ -65,3 +65,23 @@ def test_the_cli_prints_the_estimate(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "estimate from 6 of 30 problems" in printed and "kept" in printed
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_unreachable_teacher_is_an_error_not_an_all_zero_estimate(tmp_path, monkeypatch, capsys):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["revthink", "augment", str(QUICKSTART), "--estimate", "--sample", "2",
+            f"output_dir={tmp_path / 'runs'}", "augment.data.limit=5",
+            "augment.teacher.backend=openai_compat", "augment.teacher.model=x",
+            f"augment.teacher.base_url=http://127.0.0.1:{port}/v1",
+            "augment.teacher.connect_timeout_total_s=1", "augment.teacher.max_retries=0"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    printed = capsys.readouterr()
+    assert "no teacher call of the 2-problem sample was answered" in printed.err + printed.out
+    assert "teacher calls      0" not in printed.out

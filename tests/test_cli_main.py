@@ -110,8 +110,33 @@ def test_the_installed_console_script(tmp_path, bad_config):
 
 
 def test_report_into_a_file_is_an_error(monkeypatch, capsys, tmp_path):
-    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "evaluate").mkdir(parents=True)
     (tmp_path / "taken").write_text("x", encoding="utf-8")
     code, _, err = cli(monkeypatch, capsys, "report", str(tmp_path / "run"), "--out",
                        str(tmp_path / "taken"))
     assert code == 1 and f"{tmp_path / 'taken'}: is a file" in err
+
+
+QUICKSTART = str(Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml")
+
+
+def test_an_output_dir_that_is_a_file_is_named_before_any_stage(monkeypatch, capsys, tmp_path):
+    (tmp_path / "afile").write_text("")
+    for where in ("afile", "afile/deeper"):
+        code, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART,
+                           f"output_dir={tmp_path / where}")
+        assert code == 1
+        assert f"key 'output_dir': {tmp_path / 'afile'} is a file, not a folder" in err
+
+
+def test_a_folder_that_cannot_be_written_is_one_line_naming_it(monkeypatch, capsys, tmp_path):
+    from revthink.augment import stage
+
+    def refuse(cfg):  # what a read-only folder gives (root, as CI runs, may write anywhere)
+        raise PermissionError(13, "Permission denied", str(tmp_path / "runs" / "x"))
+
+    monkeypatch.setattr(stage, "run", refuse)
+    code, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={tmp_path}/runs")
+    assert code == 1
+    assert err.strip() == (f"error: {tmp_path}/runs/x: Permission denied (check that the path is "
+                           "a folder this user may write to)")

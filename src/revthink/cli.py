@@ -26,7 +26,7 @@ from rich.text import Text
 from revthink import __version__
 from revthink.config import ExperimentConfig, load_config
 from revthink.data.commands import app as data_app
-from revthink.errors import RevthinkError
+from revthink.errors import ConfigError, RevthinkError
 from revthink.terminal import table_console
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Reverse-Enhanced Thinking.")
@@ -54,7 +54,20 @@ def _config(path: Path, overrides: list[str] | None) -> ExperimentConfig:
 
     config = load_config(path, overrides or [])
     check_references(config, path)
+    _check_output_dir(Path(config.output_dir))
     return config
+
+
+def _check_output_dir(folder: Path) -> None:
+    """``output_dir`` must be a folder, or not exist yet below one: a file there would fail the
+    first stage halfway with NotADirectoryError."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ConfigError(
+                    f"key 'output_dir': {part} is a file, not a folder; choose another output_dir"
+                )
+            return
 
 
 @app.callback(invoke_without_command=True)
@@ -233,6 +246,11 @@ def main() -> None:
     except ClickError as err:
         _usage_error(err)
         raise SystemExit(getattr(err, "exit_code", EXIT_USAGE)) from None
+    except (PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError) as err:
+        # the machine, not the program: a folder that cannot be written, a file in the way
+        _error(f"{err.filename or 'a file'}: {err.strerror or err} (check that the path is a "
+               "folder this user may write to)")
+        raise SystemExit(EXIT_ERROR) from None
     except (typer.Abort, KeyboardInterrupt):
         console.print("interrupted")
         raise SystemExit(EXIT_INTERRUPTED) from None

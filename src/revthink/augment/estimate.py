@@ -84,6 +84,12 @@ def estimate(cfg: ExperimentConfig, sample: int) -> Estimate:
                 raise
             records = []
     total = ledger.total()
+    if total.calls == 0:
+        raise AugmentFailed(
+            f"--estimate: no teacher call of the {len(chosen)}-problem sample was answered, so "
+            "there is nothing to project from; check that the teacher (augment.teacher) is "
+            "reachable and answers, then run the estimate again"
+        )
     return Estimate(
         problems=len(problems), sample=len(chosen), sample_kept=len(records), calls=total.calls,
         prompt_tokens=total.prompt_tokens, completion_tokens=total.completion_tokens,
