@@ -140,3 +140,31 @@ def test_a_folder_that_cannot_be_written_is_one_line_naming_it(monkeypatch, caps
     assert code == 1
     assert err.strip() == (f"error: {tmp_path}/runs/x: Permission denied (check that the path is "
                            "a folder this user may write to)")
+
+
+def test_a_second_process_on_the_same_run_is_refused_naming_the_holder(
+    monkeypatch, capsys, tmp_path
+):
+    import os
+
+    from revthink.lock import run_lock
+
+    run_dir = tmp_path / "runs" / "quickstart"
+    with run_lock(run_dir, "train"):
+        code, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART,
+                           f"output_dir={tmp_path / 'runs'}")
+        assert code == 1
+        assert f"{run_dir}: in use by process {os.getpid()} (revthink train)" in err
+        assert not (run_dir / "augment").exists()  # nothing written beside the holder
+    with run_lock(run_dir, "augment"):  # released on exit, and again takeable
+        pass
+    assert (run_dir / ".lock").read_text() == ""
+
+
+def test_the_lock_is_left_to_rank_zero_of_an_accelerate_job(monkeypatch, tmp_path):
+    from revthink.lock import run_lock
+
+    with run_lock(tmp_path / "run", "train"):
+        monkeypatch.setenv("RANK", "1")
+        with run_lock(tmp_path / "run", "train"):  # a second process of the same job
+            pass

@@ -27,6 +27,7 @@ from revthink import __version__
 from revthink.config import ExperimentConfig, load_config
 from revthink.data.commands import app as data_app
 from revthink.errors import ConfigError, RevthinkError
+from revthink.lock import run_lock
 from revthink.terminal import table_console
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Reverse-Enhanced Thinking.")
@@ -98,7 +99,8 @@ def augment(
         return
     from revthink.augment.stage import run
 
-    typer.echo(run(cfg))
+    with run_lock(cfg.run_dir, "augment"):
+        typer.echo(run(cfg))
 
 
 @app.command()
@@ -107,7 +109,8 @@ def train(config: ConfigArg, overrides: Overrides = None) -> None:
     cfg = _config(config, overrides)  # before the import: a bad config fails at once
     from revthink.train.stage import run
 
-    typer.echo(run(cfg))
+    with run_lock(cfg.run_dir, "train"):
+        typer.echo(run(cfg))
 
 
 @app.command()
@@ -117,7 +120,8 @@ def evaluate(config: ConfigArg, overrides: Overrides = None) -> None:
     from revthink.evaluate.stage import run
     from revthink.report.stage import results_table
 
-    out = run(cfg)
+    with run_lock(cfg.run_dir, "evaluate"):
+        out = run(cfg)
     table_console().print(results_table([cfg.run_dir]))
     typer.echo(out)
 
@@ -129,7 +133,8 @@ def reversal(config: ConfigArg, overrides: Overrides = None) -> None:
     from revthink.probe.reversal import run
     from revthink.probe.tables import results_table
 
-    out = run(cfg)
+    with run_lock(cfg.run_dir, "probe reversal"):
+        out = run(cfg)
     table_console().print(results_table(out))
     typer.echo(out)
 
@@ -190,7 +195,8 @@ def run_all(
     cfg = _config(path, overrides)
     from revthink.pipeline import run
 
-    typer.echo(run(cfg))
+    with run_lock(cfg.run_dir, "run"):
+        typer.echo(run(cfg))
 
 
 def _run_sweep(path: Path, overrides: list[str]) -> None:
@@ -201,7 +207,8 @@ def _run_sweep(path: Path, overrides: list[str]) -> None:
     sweep = load_sweep(path, overrides)
     for combination in sweep.combinations:
         check_references(combination.config, path)
-    typer.echo(run(sweep))
+    with run_lock(sweep.folder, "run"):
+        typer.echo(run(sweep))
 
 
 @app.command()
