@@ -50,3 +50,10 @@ def test_the_shipped_config_answers_a_small_set_greedy_and_by_forward_backward()
     ]
     assert settings[2].benchmarks == settings[3].benchmarks  # the same problems
     assert settings[3].temperature > 0 == settings[0].temperature
+
+
+def test_zero_shot_alone_needs_no_augmentation_or_training(tmp_path, calls):
+    cfg = load_config(SHIPPED, [f"output_dir={tmp_path}", "methods=[zero_shot]",
+                                "probe.enabled=false"])
+    pipeline.run(cfg)
+    assert calls == ["evaluate", "report"]

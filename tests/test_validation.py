@@ -21,7 +21,8 @@ def test_everything_shipped_is_valid():
 
 
 def test_valid_config_passes(tmp_path):
-    path = _write(tmp_path, "ok.yaml", "name: ok\naugment:\n  data: {dataset: strategyqa}\n")
+    path = _write(tmp_path, "ok.yaml", "name: ok\naugment:\n  data: {dataset: strategyqa}\n"
+                  "  teacher: {backend: openai_compat}\n")
     assert validate_all([path]) == []
 
 
@@ -45,7 +46,8 @@ def test_unknown_dataset_and_missing_split_are_reported(tmp_path):
 def test_two_benchmarks_that_would_share_a_folder_are_reported(tmp_path):
     sampled = "{dataset: gsm8k, decode: self_consistency, samples: 4, temperature: %s}"
     path = _write(tmp_path, "twice.yaml", (
-        "name: x\nevaluate:\n  benchmarks:\n    - {dataset: gsm8k, limit: 5}\n"
+        "name: x\nmethods: [zero_shot]\n"
+        "evaluate:\n  benchmarks:\n    - {dataset: gsm8k, limit: 5}\n"
         f"    - {sampled % 0.7}\n    - {sampled % 1.0}\n"
     ))
     (problem,) = validate_all([path])
@@ -56,7 +58,7 @@ def test_two_benchmarks_that_would_share_a_folder_are_reported(tmp_path):
 
 
 def test_folder_and_dataset_yaml(tmp_path):
-    _write(tmp_path, "good.yaml", "name: x\n")
+    _write(tmp_path, "good.yaml", "name: x\nmethods: [zero_shot]\n")
     _write(tmp_path, "data.yaml", "name: d\nanswer_type: number\nfamily: math\nlocal:\n"
            "  format: fields\n  splits: {test: t.jsonl}\n  fields: {question: q}\n")
     (problem,) = validate_all([tmp_path])
@@ -96,3 +98,17 @@ def test_bad_values_and_methods_are_problems(tmp_path):
     path = _write(tmp_path, "values.yaml", "name: x\nmethods: [skd, revthinc]\n")
     (problem,) = validate_all([path])
     assert "values.yaml" in problem and "unknown method 'revthinc'" in problem
+
+
+def test_what_augment_would_refuse_is_a_problem_before_it_runs(tmp_path):
+    path = tmp_path / "program.yaml"
+    path.write_text("name: p\nmethods: [zero_shot, skd]\naugment:\n  data: {dataset: gsm8k}\n"
+                    "  teacher: {backend: program}\n")
+    problems = validate_all([path])
+    assert len(problems) == 1
+    assert "the program teacher only knows the synthetic suite" in problems[0]
+    path.write_text("name: p\nmethods: [zero_shot, skd]\naugment: {data: {dataset: synthetic}}\n"
+                    "train: {eval_steps: 5, eval_split: dev}\n")
+    assert validate_all([path]) == [
+        f"{path}: key 'train.eval_split': 'dev' is not a split of synthetic "
+        "(train, validation, test, hard)"]

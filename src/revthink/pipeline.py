@@ -30,6 +30,7 @@ def run(cfg: ExperimentConfig) -> Path:
     from revthink.report.stage import results_table
     from revthink.report.stage import run as report
     from revthink.train.dashboards import require
+    from revthink.train.methods import trained
     from revthink.train.stage import run as train
 
     require(cfg.train.report_to)  # a missing logger package fails now, not after augmentation
@@ -37,11 +38,10 @@ def run(cfg: ExperimentConfig) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2), encoding="utf-8")
     timings: dict[str, float] = {}
-    stages: list[tuple[str, Callable[[], Path]]] = [
-        ("augment", lambda: augment(cfg)),
-        ("train", lambda: train(cfg)),
-        ("evaluate", lambda: evaluate(cfg)),
-    ]
+    stages: list[tuple[str, Callable[[], Path]]] = []
+    if trained(cfg.methods):  # zero_shot alone needs no training data
+        stages += [("augment", lambda: augment(cfg)), ("train", lambda: train(cfg))]
+    stages.append(("evaluate", lambda: evaluate(cfg)))
     if cfg.probe.enabled:
         from revthink.probe.reversal import run as probe
 

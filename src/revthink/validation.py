@@ -13,10 +13,11 @@ from pathlib import Path
 
 from revthink.config import ExperimentConfig, load_config, read_yaml
 from revthink.data.registry import get_spec, load_registry_file
-from revthink.data.spec import REGISTRY_DIR, parse_spec
+from revthink.data.spec import REGISTRY_DIR, DatasetSpec, parse_spec
 from revthink.errors import ConfigError, RevthinkError
 from revthink.evaluate.names import shared_name
 from revthink.sweep import is_sweep, load_sweep
+from revthink.train.methods import trained
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
@@ -90,9 +91,22 @@ def check_references(config: ExperimentConfig, source: Path) -> None:
         raise ConfigError("; ".join(f"{source}: {problem}" for problem in problems))
 
 
+def _program_teacher(spec: DatasetSpec) -> list[str]:
+    """The program teacher knows the synthetic suite only; augment would refuse anything else."""
+    from revthink.teachers.program import check_dataset
+
+    try:
+        check_dataset(spec)
+    except ConfigError as err:
+        return [str(err)]
+    return []
+
+
 def _dataset_references(config: ExperimentConfig) -> list[str]:
     """Every dataset a config names must exist and offer the split the config asks for."""
     wanted = [("augment.data", config.augment.data.dataset, config.augment.data.split)]
+    if config.train.eval_steps:  # the learning curve's problems
+        wanted.append(("train.eval", config.augment.data.dataset, config.train.eval_split))
     wanted += [
         (f"evaluate.benchmarks[{i}]", b.dataset, b.split)
         for i, b in enumerate(config.evaluate.benchmarks)
@@ -105,10 +119,15 @@ def _dataset_references(config: ExperimentConfig) -> list[str]:
             problems.append(f"key '{key}.dataset': {err}")
             continue
         if split not in spec.split_names:
+            name = "train.eval_split" if key == "train.eval" else f"{key}.split"
             problems.append(
-                f"key '{key}.split': {split!r} is not a split of {spec.name} "
+                f"key '{name}': {split!r} is not a split of {spec.name} "
                 f"({', '.join(spec.split_names)})"
             )
+        elif key == "augment.data" and config.augment.teacher.backend == "program" and (
+            trained(config.methods)  # `revthink run` augments only for a method to train
+        ):
+            problems += _program_teacher(spec)
     twice = None if problems else shared_name(config.evaluate.benchmarks)
     if twice is not None:
         problems.append(f"key 'evaluate.benchmarks': two benchmarks would both be evaluated "
