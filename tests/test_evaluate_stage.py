@@ -15,7 +15,7 @@ import torch
 
 from revthink.config import BenchmarkConfig, EvaluateConfig, ExperimentConfig, ModelConfig
 from revthink.data import load_problems
-from revthink.errors import ModelError
+from revthink.errors import DataError, ModelError
 from revthink.evaluate import engine_hf, stage
 from revthink.manifest import write_manifest
 from revthink.models import load_model, load_tokenizer
@@ -223,3 +223,13 @@ def test_new_scoring_or_a_smaller_subset_is_rescored_without_a_model(evaluated, 
     assert [s.n for s in summary] == [N - 1, N - 1]
     subset = {p.id for p in load_problems("gsm8k", "test", limit=N - 1, seed=cfg.seed)}
     assert _predictions(cfg, "skd") == [p for p in kept if p.problem_id in subset]
+
+
+def test_a_prompt_longer_than_the_limit_is_refused_before_a_model_loads(tmp_path, monkeypatch):
+    cfg = _config(tmp_path, methods=("zero_shot",))
+    cfg = dataclasses.replace(cfg, evaluate=dataclasses.replace(cfg.evaluate, max_prompt_tokens=60))
+    monkeypatch.setattr(engine_hf, "load_model", no_model)
+    with pytest.raises(DataError, match=r"benchmark gsm8k: \d of 3 prompts are longer than "
+                                        r"evaluate.max_prompt_tokens=60: test-\d+ \(\d+ tokens\)"):
+        stage.run(cfg)
+    assert not (cfg.run_dir / "evaluate" / "zero_shot" / "gsm8k" / "predictions.jsonl").exists()

@@ -271,6 +271,9 @@ class EvaluateConfig:
     decode: Decode = "greedy"
     samples: int = 1  # n: reasonings sampled per problem by self_consistency/forward_backward
     backward_weight: float = 1.0  # forward_backward: score = votes + weight * backward successes
+    # a problem whose prompt is longer is refused before any generation (with the count and
+    # the first ids): a runaway record must not allocate gigabytes for its attention
+    max_prompt_tokens: int = 8192
 
     def __post_init__(self) -> None:
         _require(bool(self.benchmarks), "evaluate.benchmarks", "at least one benchmark")
@@ -287,6 +290,7 @@ class EvaluateConfig:
         _require(self.threads >= 0, "evaluate.threads", "an integer >= 0 (0: the free cores)")
         _require(self.samples >= 1, "evaluate.samples", "an integer >= 1")
         _require(self.backward_weight >= 0, "evaluate.backward_weight", "a number >= 0")
+        _require(self.max_prompt_tokens >= 1, "evaluate.max_prompt_tokens", "an integer >= 1")
         if self.decode == "greedy":
             _require(
                 self.samples == 1, "evaluate.samples",

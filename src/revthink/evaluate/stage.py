@@ -231,6 +231,7 @@ def evaluate_job(
         progress.update(task, completed=len(job.problems), description=f"{label} (done)")
         manifest = job.folder / "manifest.json"
         return from_json(Score, _saved_json(job.folder / SCORES, f"delete {manifest} to rescore"))
+    refuse_long_prompts(cfg, job, job.problems, tokenizer)  # before anything is written
     done = resume(job)
     progress.update(task, completed=len(done))
     todo = [p for p in job.problems if p.id not in done]
@@ -240,6 +241,25 @@ def evaluate_job(
     score = finish(cfg, job)
     progress.update(task, description=f"{label}: {score.accuracy:.1%}")
     return score
+
+
+def refuse_long_prompts(
+    cfg: ExperimentConfig, job: Job, problems: Sequence[Problem], tokenizer: Any
+) -> None:
+    """DataError naming the problems whose prompt exceeds ``evaluate.max_prompt_tokens``."""
+    limit, template = cfg.evaluate.max_prompt_tokens, cfg.train.template
+    lengths = {
+        p.id: len(encode_prompt(tokenizer, forward_prompt(tokenizer, p, template), template))
+        for p in problems
+    }
+    long = [(pid, n) for pid, n in lengths.items() if n > limit]
+    if long:
+        shown = ", ".join(f"{pid} ({n:,} tokens)" for pid, n in long[:3])
+        raise DataError(
+            f"benchmark {job.benchmark}: {len(long)} of {len(problems)} prompts are longer than "
+            f"evaluate.max_prompt_tokens={limit}: {shown}; fix or drop those records, or raise "
+            "the limit if the student's context holds them"
+        )
 
 
 def resume(job: Job) -> set[str]:
