@@ -5,24 +5,27 @@
 Both are measured in this one process, on the same cores, one after the other:
   peak         the best of several square matmuls (``--matmul`` wide) in the dtype: the rate
                this machine's BLAS reaches on the work a training step is made of.
-  step         a training step as ``ObjectiveTrainer`` takes it: one forward and backward pass
-               per objective (logits only where labels are set, ``revthink.train.loss``), the
-               combined loss, AdamW on the LoRA weights, under autocast in bf16; batches of
-               quickstart records (the synthetic suite, the program teacher), ``--batch-size``
-               problems, the longest first as length grouping puts them.
-  FLOPs        counted by ``torch.utils.flop_counter.FlopCounterMode`` on each batch (the
-               matmuls and attention of forward and backward, as executed), not estimated.
+  step         the real trainer (``revthink.train.trainer.fit``, as `revthink train` runs
+               it) on quickstart records (the synthetic suite, the program teacher),
+               ``--batch-size`` problems a step: one forward and backward pass per objective
+               with logits only where labels are set (``revthink.train.loss``), AdamW on the
+               LoRA weights, autocast in bf16; seconds from each step's start to its end,
+               from the second step on (the first warms up).
+  FLOPs        counted by ``torch.utils.flop_counter.FlopCounterMode`` (the matmuls and
+               attention of forward and backward, as executed), not estimated, in a run of
+               its own with the same seed and so the same batches as the timed run.
   shape peak   the same, on the student's own linear layers (hidden x hidden, hidden x kv,
                hidden x intermediate, ...) with as many rows as a batch has tokens: what BLAS
                reaches on matrices this small, the ceiling of a step made of them.
-The fraction printed is (step FLOPs / step seconds) / peak; the step with full-vocabulary
-logits at every position (``model(**batch).loss``, before) is timed beside it, so the ratio
-shows what computing logits only at labelled positions buys.
+The fraction printed is (step FLOPs / step seconds) / peak; a third run with full-vocabulary
+logits at every position (transformers' ``model(**batch).loss``, as before) is timed beside
+it, so the last ratio shows what computing logits only at labelled positions buys.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -30,14 +33,14 @@ from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+from transformers import TrainerCallback
 
 from revthink.config import LoraSettings, ModelConfig, TrainConfig, load_config
 from revthink.models import load_tokenizer, resolve_dtype
 from revthink.records import AugmentedExample, read_jsonl
 from revthink.train import methods
-from revthink.train.collator import Encoder, ObjectiveCollator, encode_units
-from revthink.train.loss import completion_loss
-from revthink.train.trainer import combine, prepare_model
+from revthink.train.collator import Encoder, encode_units
+from revthink.train.trainer import prepare_model
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
 
@@ -86,62 +89,79 @@ def quickstart_records(n: int) -> list[AugmentedExample]:
         return read_jsonl(cfg.run_dir / "augment" / "records.jsonl", AugmentedExample)
 
 
-def batches(method: str, records: list[AugmentedExample], tokenizer: Any, size: int) -> list:
-    """Collated batches of ``method``'s rows, longest problems first."""
-    weights = methods.weights(method, TrainConfig())
+def quickstart_rows(method: str, records: list[AugmentedExample], tokenizer: Any) -> list:
     rows, _ = encode_units(Encoder(tokenizer, max_length=384), methods.build_units(method, records))
-    rows.sort(key=lambda row: -row["length"])
-    collate = ObjectiveCollator(tokenizer.pad_token_id, tuple(weights))
-    return [collate(rows[i : i + size]) for i in range(0, len(rows) - size + 1, size)]
+    return rows
 
 
-def step(model: Any, optimizer: Any, batch: dict, weights: dict, dtype: str, full: bool) -> None:
-    """One optimizer step; ``full``: transformers' loss, with logits at every position."""
-    head = model.get_output_embeddings()
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bfloat16")
-    with autocast:
-        losses = {
-            name: model(**batch[name]).loss if full else completion_loss(model, batch[name], head)
-            for name in weights
-        }
-        loss = combine(losses, weights, "mean")
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
+class StepClock(TrainerCallback):
+    """Wall seconds and (optionally) counted FLOPs of every optimizer step of a real run."""
+
+    def __init__(self, counter: FlopCounterMode | None = None) -> None:
+        self.counter, self.seconds, self.flops = counter, [], []
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+        self.counted = self.counter.get_total_flops() if self.counter else 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.seconds.append(time.perf_counter() - self.start)
+        if self.counter:
+            self.flops.append(self.counter.get_total_flops() - self.counted)
+
+
+def train_steps(cfg: TrainConfig, method: str, rows: list, tokenizer: Any, *, count: bool,
+                full_logits: bool) -> StepClock:
+    """``cfg.max_steps`` steps of the real trainer (``fit``), timed, FLOPs counted if asked.
+
+    The same seed gives the same batches in the same order, so a counted run and a timed run
+    see the same work. ``full_logits`` swaps in transformers' own loss (logits everywhere).
+    """
+    from unittest import mock
+
+    from revthink.train import trainer
+
+    counter = FlopCounterMode(display=False) if count else None
+    clock = StepClock(counter)
+    full = (lambda model, batch, head: model(**batch).loss) if full_logits else None
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        if full is not None:
+            stack.enter_context(mock.patch.object(trainer, "completion_loss", full))
+        if counter is not None:
+            stack.enter_context(counter)
+        trainer.fit(cfg, seed=0, weights=methods.weights(method, cfg), tokenizer=tokenizer,
+                    train_rows=rows, eval_rows=[], out_dir=Path(tmp), checkpoint=None,
+                    callbacks=(clock,))
+    return clock
 
 
 def measure(method: str, dtype: str, args: argparse.Namespace, records: list) -> dict[str, float]:
+    """FLOPs and seconds a step, steps 2 on (the first warms up), as ``revthink train`` runs."""
     cfg = TrainConfig(
-        student=ModelConfig(path=args.model, dtype=dtype),
+        student=ModelConfig(path=args.model, dtype=dtype), max_steps=args.steps,
+        batch_size=args.batch_size, max_length=384, save_steps=10_000, learning_rate=1e-3,
         lora=LoraSettings(rank=16, alpha=32, dropout=0.0, target_modules=("all-linear",)),
     )
     tokenizer = load_tokenizer(cfg.student)
+    rows = quickstart_rows(method, records, tokenizer)
+    counted = train_steps(cfg, method, rows, tokenizer, count=True, full_logits=False)
+    timed = train_steps(cfg, method, rows, tokenizer, count=False, full_logits=False)
+    full = train_steps(cfg, method, rows, tokenizer, count=False, full_logits=True)
+    flops = sum(counted.flops[1:]) / (args.steps - 1)
+    seconds = sum(timed.seconds[1:]) / (args.steps - 1)
     model = prepare_model(cfg, "cpu", dtype)
-    model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    weights = methods.weights(method, cfg)
-    work = batches(method, records, tokenizer, args.batch_size)[: args.steps]
-    flops = 0
-    for batch in work:
-        with FlopCounterMode(display=False) as counter:
-            step(model, optimizer, batch, weights, dtype, full=False)
-        flops += counter.get_total_flops()
-    seconds = {}
-    for full in (False, True):
-        step(model, optimizer, work[0], weights, dtype, full)  # warm-up
-        start = time.perf_counter()
-        for batch in work:
-            step(model, optimizer, batch, weights, dtype, full)
-        seconds["full" if full else "labelled"] = (time.perf_counter() - start) / len(work)
-    tokens = round(sum(b[name]["input_ids"].numel() for b in work for name in weights)
-                   / (len(work) * len(weights)))
-    ceiling = shape_peak(getattr(torch, dtype), model, tokens)
-    return {"flops": flops / len(work), **seconds, "shape_peak": ceiling, "tokens": tokens}
+    tokens = round(sum(row["length"] for row in rows) / len(rows) * args.batch_size
+                   / len(methods.weights(method, cfg)))
+    return {
+        "flops": flops, "labelled": seconds, "full": sum(full.seconds[1:]) / (args.steps - 1),
+        "shape_peak": shape_peak(getattr(torch, dtype), model, tokens),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6, help="batches timed per method")
+    parser.add_argument("--steps", type=int, default=6,
+                        help="training steps per method and run (the first is not timed)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--matmul", type=int, default=2048, help="width of the peak's matmul")
@@ -149,7 +169,7 @@ def main() -> None:
                         help="default: float32, and bfloat16 where the CPU computes it natively")
     args = parser.parse_args()
     dtypes = args.dtypes or list(dict.fromkeys(["float32", resolve_dtype("auto", "cpu")]))
-    records = quickstart_records(args.steps * args.batch_size)
+    records = quickstart_records(args.steps * args.batch_size)  # one epoch of --steps
     print(f"{torch.get_num_threads()} threads; {args.steps} steps of {args.batch_size} problems")
     print(f"{'dtype':9} {'method':9} {'GFLOP/step':>10} {'s/step':>7} {'GFLOP/s':>8} "
           f"{'peak':>7} {'of peak':>8} {'shape peak':>11} {'of it':>6} "

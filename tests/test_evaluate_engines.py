@@ -213,3 +213,29 @@ def test_pruned_greedy_decoding_continues_every_row_as_generate_does():
         pruned = greedy_pruned(model, input_ids, mask, 12, lambda r, ids: len(ids) == lengths[r])
     assert [len(ids) for ids in pruned] == [3, 12, 6]
     assert pruned == [expected[row][: lengths[row]] for row in range(3)]
+
+
+def test_only_other_processes_count_as_busy():
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from revthink.evaluate.engine_hf import others_busy
+
+    def spin(seconds: float) -> None:  # this process's own work: not someone else's load
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    own = threading.Thread(target=spin, args=(1.5,))
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        own.start()
+        time.sleep(0.3)
+        busy = others_busy(1.0)
+    finally:
+        own.join()
+        spinner.kill()
+        spinner.wait()
+    assert busy is not None and 0.6 <= busy <= 1.4

@@ -62,14 +62,40 @@ def cut_at_end(ids: Sequence[int], end_ids: set[int]) -> tuple[list[int], int]:
     return list(ids), len(ids)
 
 
-def free_cores() -> int:
-    """CPU cores this process may use minus those other processes keep busy (at least 1)."""
+def free_cores(interval: float = 0.5) -> int:
+    """CPU cores this process may use minus those other processes keep busy (at least 1).
+
+    Other processes' load is measured over ``interval`` seconds from ``/proc`` (all busy CPU
+    time minus this process's own), not read from the load average: right after training in
+    the same process the load average still counts training's own threads and would leave
+    generation one core of two. Where ``/proc`` is missing, the load average stands in.
+    """
     if hasattr(os, "sched_getaffinity"):
         usable = len(os.sched_getaffinity(0))
     else:  # macOS, Windows: every core
         usable = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    busy = others_busy(interval)
+    if busy is None:
+        busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     return max(1, min(usable, math.floor(usable - busy + 0.5)))
+
+
+def others_busy(interval: float) -> float | None:
+    """Cores' worth of CPU time other processes used over ``interval`` s; None without /proc."""
+    def sample() -> tuple[float, float]:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        ticks = [int(x) for x in fields]
+        busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # minus idle, iowait
+        own = os.times()
+        return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+    try:
+        start, start_own = sample()
+        time.sleep(interval)
+        end, end_own = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, ((end - start) - (end_own - start_own)) / interval)
 
 
 def answered_prefix(text: str, check: AnswerCheck) -> str | None:
