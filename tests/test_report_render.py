@@ -219,3 +219,10 @@ def test_tables_printed_to_a_pipe_keep_every_name_whole(capsys: pytest.CaptureFi
     printed = capsys.readouterr().out  # captured: not a terminal
     assert "…" not in printed and all(name in printed for name in (*names, "answer_aug"))
     assert max(len(line) for line in printed.splitlines()) > 80
+
+
+def test_the_curve_whiskers_are_wilson_intervals():
+    from revthink.report.plots import wilson
+
+    assert wilson(3 / 32, 32) == pytest.approx((0.0324, 0.2422), abs=1e-4)
+    assert wilson(0.0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)  # never below 0

@@ -7,6 +7,7 @@ touched and nothing global changes: plotting works on headless machines and insi
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,7 +66,8 @@ def learning_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
     """Held-out accuracy against the training step, a line per method (``curve.jsonl`` rows).
 
     Step 0 is the untrained student, so the mean of the methods' step-0 points is drawn dashed
-    as the zero-shot level; the no-answer rate sits in a second panel, as a student that only
+    as the zero-shot level; whiskers are 95% Wilson intervals (a few dozen problems are a
+    coarse measure); the no-answer rate sits in a second panel, as a student that only
     learns the answer format shows there first.
     """
     figure = Figure(figsize=(9.0, 3.4), layout="constrained")
@@ -74,8 +76,12 @@ def learning_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
     for i, (method, rows) in enumerate(curves.items()):
         ordered = sorted(rows, key=lambda r: r["step"])
         steps = [r["step"] for r in ordered]
-        accuracy.plot(steps, [100 * r["accuracy"] for r in ordered], "o-", color=f"C{i % 10}",
-                      label=method)
+        bounds = [wilson(r["accuracy"], r["n"]) for r in ordered]
+        ys = [100 * r["accuracy"] for r in ordered]
+        errors = [[y - 100 * low for y, (low, _) in zip(ys, bounds, strict=True)],
+                  [100 * high - y for y, (_, high) in zip(ys, bounds, strict=True)]]
+        accuracy.errorbar(steps, ys, yerr=errors, fmt="o-", capsize=3, color=f"C{i % 10}",
+                          label=method)
         silent.plot(steps, [100 * r["no_answer"] for r in ordered], "o-", color=f"C{i % 10}",
                     label=method)
         starts += [r["accuracy"] for r in ordered if r["step"] == 0]
@@ -88,6 +94,15 @@ def learning_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
         axes.set_ylim(0, 100)
         axes.legend(fontsize="x-small")
     return _png(figure)
+
+
+def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion ``share`` of ``n``."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 Point = tuple[float, float, float, float]  # (fraction, accuracy, interval low, interval high)
