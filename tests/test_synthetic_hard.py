@@ -75,7 +75,8 @@ def test_hard_split_is_registered_per_family_and_mixed(name: str, answer_types: 
 
 def test_a_config_can_evaluate_on_the_hard_split(tmp_path: Path) -> None:
     path = tmp_path / "hard.yaml"
-    path.write_text("name: x\nevaluate:\n  benchmarks:\n    - {dataset: synthetic, split: hard}\n"
+    path.write_text("name: x\naugment: {data: {dataset: synthetic}}\n"
+                    "evaluate:\n  benchmarks:\n    - {dataset: synthetic, split: hard}\n"
                     "    - {dataset: synthetic_dates, split: hard}\n", encoding="utf-8")
     assert validate_all([path]) == []
 

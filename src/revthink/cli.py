@@ -49,12 +49,15 @@ ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML.", show_default
 Overrides = Annotated[list[str] | None, typer.Argument(help="Overrides of the form a.b=c.")]
 
 
-def _config(path: Path, overrides: list[str] | None) -> ExperimentConfig:
-    """The config, with every dataset it names checked before any stage spends time or money."""
+def _config(
+    path: Path, overrides: list[str] | None, *, augments: bool = False
+) -> ExperimentConfig:
+    """The config, with every dataset it names checked before any stage spends time or money
+    (and, for a command that ``augments``, the teacher against its dataset)."""
     from revthink.validation import check_references
 
     config = load_config(path, overrides or [])
-    check_references(config, path)
+    check_references(config, path, augments=augments)
     _check_output_dir(Path(config.output_dir))
     return config
 
@@ -91,7 +94,7 @@ def augment(
     sample: Annotated[int, typer.Option(help="Problems the estimate augments.")] = 10,
 ) -> None:
     """Teacher augmentation: records.jsonl, funnel.json, ledger.json."""
-    cfg = _config(config, overrides)  # before the import: a bad config fails at once
+    cfg = _config(config, overrides, augments=True)  # before the import: fail at once
     if estimate:
         from revthink.augment.estimate import estimate as project
 
@@ -192,7 +195,7 @@ def run_all(
     if is_sweep(path, overrides or []):
         _run_sweep(path, overrides or [])
         return
-    cfg = _config(path, overrides)
+    cfg = _config(path, overrides, augments=True)
     from revthink.pipeline import run
 
     with run_lock(cfg.run_dir, "run"):
@@ -206,7 +209,7 @@ def _run_sweep(path: Path, overrides: list[str]) -> None:
 
     sweep = load_sweep(path, overrides)
     for combination in sweep.combinations:
-        check_references(combination.config, path)
+        check_references(combination.config, path, augments=True)
     with run_lock(sweep.folder, "run"):
         typer.echo(run(sweep))
 

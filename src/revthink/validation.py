@@ -81,14 +81,20 @@ def _configs(path: Path) -> list[ExperimentConfig]:
     return [load_config(path)]
 
 
-def check_references(config: ExperimentConfig, source: Path) -> None:
+def check_references(config: ExperimentConfig, source: Path, *, augments: bool = False) -> None:
     """Raise ConfigError when a dataset the config names is unknown or lacks the split.
 
-    Run before any stage, so a typo in a benchmark fails in a second, not after training.
+    Run before any stage, so a typo in a benchmark fails in a second, not after training;
+    ``augments``: the command augments too, so the teacher must know the dataset.
     """
-    problems = _dataset_references(config)
+    problems = _dataset_references(config, augments=augments)
     if problems:
         raise ConfigError("; ".join(f"{source}: {problem}" for problem in problems))
+
+
+def _program_augments(config: ExperimentConfig) -> bool:
+    """The program teacher will augment: `revthink run` augments only for a method to train."""
+    return config.augment.teacher.backend == "program" and bool(trained(config.methods))
 
 
 def _program_teacher(spec: DatasetSpec) -> list[str]:
@@ -102,8 +108,9 @@ def _program_teacher(spec: DatasetSpec) -> list[str]:
     return []
 
 
-def _dataset_references(config: ExperimentConfig) -> list[str]:
-    """Every dataset a config names must exist and offer the split the config asks for."""
+def _dataset_references(config: ExperimentConfig, *, augments: bool = True) -> list[str]:
+    """Every dataset a config names must exist and offer the split the config asks for; with
+    ``augments``, the augment stage's own checks too (what `revthink run` would meet)."""
     wanted = [("augment.data", config.augment.data.dataset, config.augment.data.split)]
     if config.train.eval_steps:  # the learning curve's problems
         wanted.append(("train.eval", config.augment.data.dataset, config.train.eval_split))
@@ -124,9 +131,7 @@ def _dataset_references(config: ExperimentConfig) -> list[str]:
                 f"key '{name}': {split!r} is not a split of {spec.name} "
                 f"({', '.join(spec.split_names)})"
             )
-        elif key == "augment.data" and config.augment.teacher.backend == "program" and (
-            trained(config.methods)  # `revthink run` augments only for a method to train
-        ):
+        elif key == "augment.data" and augments and _program_augments(config):
             problems += _program_teacher(spec)
     twice = None if problems else shared_name(config.evaluate.benchmarks)
     if twice is not None:
