@@ -82,20 +82,22 @@ def free_cores(interval: float = 0.5) -> int:
 
 def others_busy(interval: float) -> float | None:
     """Cores' worth of CPU time other processes used over ``interval`` s; None without /proc."""
-    def sample() -> tuple[float, float]:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        ticks = [int(x) for x in fields]
-        busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # minus idle, iowait
-        own = os.times()
-        return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
-
     try:
-        start, start_own = sample()
+        start, start_own = cpu_seconds()
         time.sleep(interval)
-        end, end_own = sample()
+        end, end_own = cpu_seconds()
     except (OSError, ValueError, IndexError):
         return None
     return max(0.0, ((end - start) - (end_own - start_own)) / interval)
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """Busy CPU seconds of the whole machine (``/proc/stat``) and of this process so far."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # minus idle, iowait
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
 
 
 def answered_prefix(text: str, check: AnswerCheck) -> str | None:
@@ -160,17 +162,24 @@ def merge_adapter(model: Any, folder: Path) -> list[tuple[Any, Any]]:
     ``restore`` puts back exactly; only the adapted layers are copied, not the whole model.
     """
     from peft import PeftModel
-    from peft.tuners.lora import LoraLayer
 
     wrapped = PeftModel.from_pretrained(model, str(folder))
+    originals = lora_base_copies(wrapped)
+    wrapped.merge_and_unload()
+    return originals
+
+
+def lora_base_copies(model: Any) -> list[tuple[Any, Any]]:
+    """(parameter, copy of its value) for every base weight and bias a LoRA merge changes."""
+    from peft.tuners.lora import LoraLayer
+
     originals = []
-    for module in wrapped.modules():
+    for module in model.modules():
         if isinstance(module, LoraLayer):
             base = module.get_base_layer()
             for parameter in (base.weight, getattr(base, "bias", None)):
                 if parameter is not None:
                     originals.append((parameter, parameter.detach().clone()))
-    wrapped.merge_and_unload()
     return originals
 
 
