@@ -129,6 +129,8 @@ def plan(cfg: ExperimentConfig, tokenizer: Any) -> list[Job]:
     engine each), and within a group method by method, so weights are switched once each."""
     template = template_fingerprint(tokenizer, cfg.train.template)
     benchmarks = [(b, _problems(cfg, b)) for b in cfg.evaluate.benchmarks]
+    for benchmark, problems in benchmarks:  # once per benchmark, before any method is run
+        refuse_long_prompts(cfg, benchmark_name(benchmark), problems, tokenizer)
     groups: dict[str, list[tuple[BenchmarkConfig, tuple[Problem, ...]]]] = {}
     for benchmark, problems in benchmarks:
         groups.setdefault(engine_key(cfg.evaluate.for_benchmark(benchmark)), []).append(
@@ -231,7 +233,6 @@ def evaluate_job(
         progress.update(task, completed=len(job.problems), description=f"{label} (done)")
         manifest = job.folder / "manifest.json"
         return from_json(Score, _saved_json(job.folder / SCORES, f"delete {manifest} to rescore"))
-    refuse_long_prompts(cfg, job, job.problems, tokenizer)  # before anything is written
     done = resume(job)
     progress.update(task, completed=len(done))
     todo = [p for p in job.problems if p.id not in done]
@@ -244,7 +245,7 @@ def evaluate_job(
 
 
 def refuse_long_prompts(
-    cfg: ExperimentConfig, job: Job, problems: Sequence[Problem], tokenizer: Any
+    cfg: ExperimentConfig, benchmark: str, problems: Sequence[Problem], tokenizer: Any
 ) -> None:
     """DataError naming the problems whose prompt exceeds ``evaluate.max_prompt_tokens``."""
     limit, template = cfg.evaluate.max_prompt_tokens, cfg.train.template
@@ -256,7 +257,7 @@ def refuse_long_prompts(
     if long:
         shown = ", ".join(f"{pid} ({n:,} tokens)" for pid, n in long[:3])
         raise DataError(
-            f"benchmark {job.benchmark}: {len(long)} of {len(problems)} prompts are longer than "
+            f"benchmark {benchmark}: {len(long)} of {len(problems)} prompts are longer than "
             f"evaluate.max_prompt_tokens={limit}: {shown}; fix or drop those records, or raise "
             "the limit if the student's context holds them"
         )

@@ -33,6 +33,7 @@ from revthink.errors import ConfigError
 from revthink.evaluate.decoding import greedy_pruned
 from revthink.evaluate.engine_hf import (
     AnswerStop,
+    lora_base_copies,
     plan_batches,
     restore,
     spaced_tokens,
@@ -160,12 +161,7 @@ def _merged(model: Any) -> Iterator[None]:
     if not isinstance(model, PeftModel):
         yield
         return
-    from peft.tuners.lora import LoraLayer
-
-    originals = [
-        (module.get_base_layer().weight, module.get_base_layer().weight.detach().clone())
-        for module in model.modules() if isinstance(module, LoraLayer)
-    ]
+    originals = lora_base_copies(model)
     model.merge_adapter()
     try:
         yield
