@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from revthink.config import load_config
+from revthink.lock import LOCK
 from revthink.pipeline import run
 from revthink.records import AugmentedExample, Prediction, Score, from_json, read_jsonl
 
@@ -116,23 +118,31 @@ def test_report_artifacts(finished_run):
         "augment", "train", "evaluate", "report"}
 
 
+def _files(folder: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file() and p.name != LOCK}
+
+
 @pytest.mark.slow
-def test_rerun_through_the_cli_does_no_work_and_prints_the_same_table(finished_run):
+def test_a_moved_finished_run_stays_finished_and_then_writes_nothing(finished_run, tmp_path):
+    """Inputs are named relative to the run, so a copy elsewhere redoes no stage and keeps its
+    stage times; run once more there it rewrites no file at all (a read-only copy works)."""
     config, run_dir = finished_run
-    watched = sorted(run_dir.glob("*/**/manifest.json"))
-    before = {p: p.stat().st_mtime_ns for p in watched}
-    ledger = (run_dir / "augment" / "ledger.json").read_text()
+    moved = tmp_path / "elsewhere" / run_dir.name
+    shutil.copytree(run_dir, moved)
+    manifests = {p: t for p, t in _files(moved).items() if p.name == "manifest.json"}
+    timings = (moved / "timings.json").read_text()
     env = {**os.environ, "COLUMNS": "120"}
-    result = subprocess.run(
-        [sys.executable, "-m", "revthink", "run", str(config)],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert {p: p.stat().st_mtime_ns for p in watched} == before
-    assert (run_dir / "augment" / "ledger.json").read_text() == ledger
-    for method in METHODS:
-        assert method in result.stdout
-    assert str(run_dir / "report" / "report.html") in result.stdout + result.stderr
+    command = [sys.executable, "-m", "revthink", "run", str(config), f"output_dir={moved.parent}"]
+    for _ in range(2):
+        files = _files(moved)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert {p: t for p, t in _files(moved).items() if p.name == "manifest.json"} == manifests
+        assert (moved / "timings.json").read_text() == timings
+        for method in METHODS:
+            assert method in result.stdout
+        assert str(moved / "report" / "report.html") in result.stdout + result.stderr
+    assert _files(moved) == files
 
 
 @pytest.mark.slow

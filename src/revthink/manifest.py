@@ -44,15 +44,26 @@ def file_hash(path: Path) -> str:
 
 
 def fingerprint(
-    config: Any, inputs: Iterable[Path] = (), seed: int = 0, extra: Mapping[str, Any] | None = None
+    config: Any, inputs: Iterable[Path] = (), seed: int = 0,
+    extra: Mapping[str, Any] | None = None, *, root: Path | None = None,
 ) -> dict[str, Any]:
-    """What decides whether a stage must run again."""
+    """What decides whether a stage must run again.
+
+    Inputs below ``root`` (the run folder) are named relative to it, so a run folder that is
+    moved or copied elsewhere stays finished.
+    """
     return {
         "config_hash": config_hash(config),
-        "inputs": {str(p): file_hash(p) for p in inputs},
+        "inputs": {_input_name(p, root): file_hash(p) for p in inputs},
         "seed": seed,
         "extra": dict(extra or {}),
     }
+
+
+def _input_name(path: Path, root: Path | None) -> str:
+    if root is not None and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return str(path)
 
 
 def is_complete(stage_dir: Path, expected: Mapping[str, Any]) -> bool:

@@ -5,7 +5,8 @@ The reversal probe (``revthink probe reversal``) joins the run when its config s
 
 Each stage decides for itself whether it is finished (its manifest matches) or must resume,
 so running the same config twice does no work the second time and an interrupted run picks
-up where it stopped.
+up where it stopped. ``timings.json`` keeps the time of a stage's last real work: a stage
+skipped as finished leaves its time as it was, and a finished run writes nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from pathlib import Path
 from rich.console import Console
 
 from revthink.config import ExperimentConfig, to_dict
+from revthink.files import update_file
+from revthink.manifest import MANIFEST
 from revthink.terminal import table_console
 
 console = Console(stderr=True)
+TIMINGS = "timings.json"  # stage -> seconds of its last run that did work
 
 
 def run(cfg: ExperimentConfig) -> Path:
@@ -36,8 +40,8 @@ def run(cfg: ExperimentConfig) -> Path:
     require(cfg.train.report_to)  # a missing logger package fails now, not after augmentation
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2), encoding="utf-8")
-    timings: dict[str, float] = {}
+    update_file(run_dir / "config.json", json.dumps(to_dict(cfg), indent=2))
+    timings = _read_timings(run_dir / TIMINGS)
     stages: list[tuple[str, Callable[[], Path]]] = []
     if trained(cfg.methods):  # zero_shot alone needs no training data
         stages += [("augment", lambda: augment(cfg)), ("train", lambda: train(cfg))]
@@ -50,11 +54,31 @@ def run(cfg: ExperimentConfig) -> Path:
     html = run_dir
     for number, (name, stage) in enumerate(stages, start=1):
         console.rule(f"[bold]stage {number}/{len(stages)}: {name}")
+        manifests = _manifests(run_dir / name)
         start = time.perf_counter()
         html = stage()
-        timings[name] = round(time.perf_counter() - start, 1)
-        console.print(f"{name}: {timings[name]:.1f} s")
-    (run_dir / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
+        seconds = round(time.perf_counter() - start, 1)
+        console.print(f"{name}: {seconds:.1f} s")
+        if name not in timings or _manifests(run_dir / name) != manifests:
+            timings[name] = seconds  # the stage worked (or has no time yet): its time now
+    update_file(run_dir / TIMINGS, json.dumps(timings, indent=2))
     table_console().print(results_table([run_dir]))
     console.print(f"report: {html}")
     return html
+
+
+def _read_timings(path: Path) -> dict[str, float]:
+    """The stage times of earlier runs; none when the file is missing or damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, int | float)}
+
+
+def _manifests(folder: Path) -> dict[Path, int]:
+    """The stage's manifests and their times: unchanged after the stage means it did no work
+    (the report has none, so its first time stays; it takes a second)."""
+    return {p: p.stat().st_mtime_ns for p in folder.rglob(MANIFEST)} if folder.is_dir() else {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, TypeVar, get_args
 
 from revthink.errors import RecordError
+from revthink.files import update_file
 
 SCHEMA_VERSION = 1
 
@@ -209,13 +210,9 @@ def _check_json_type(cls: type, name: str, annotation: str, value: Any) -> None:
 
 
 def write_jsonl(path: Path, records: Iterable[Record]) -> None:
-    """Write ``records`` atomically: a crash leaves the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(to_json(record), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    """Write ``records`` atomically (a crash leaves the old file or the new one, never half),
+    and not at all when the file already holds them."""
+    update_file(path, "".join(json.dumps(to_json(r), ensure_ascii=False) + "\n" for r in records))
 
 
 def append_jsonl(path: Path, records: Iterable[Record]) -> None:

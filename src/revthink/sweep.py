@@ -35,6 +35,7 @@ from rich.console import Console
 
 from revthink.config import SWEEP, ExperimentConfig, build, load_raw, to_dict
 from revthink.errors import ConfigError, RecordError
+from revthink.files import update_file
 from revthink.manifest import MANIFEST, fingerprint, is_complete, write_manifest
 from revthink.terminal import table_console
 
@@ -218,7 +219,7 @@ def write_sweep_file(sweep: Sweep) -> Path:
         "name": sweep.name,
         "combinations": [{"label": c.label, "settings": c.settings} for c in sweep.combinations],
     }
-    path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    update_file(path, json.dumps(body, indent=2) + "\n")
     return path
 
 
@@ -243,7 +244,7 @@ def combination_fingerprint(cfg: ExperimentConfig) -> dict[str, Any]:
 
     stages = sorted(cfg.run_dir.glob(f"*/**/{MANIFEST}"))  # augment/, train/*/, evaluate/*/*/
     extra = {"prompts": prompts.fingerprint(), "objectives": objectives.fingerprint()}
-    return fingerprint(cfg, stages, cfg.seed, extra)
+    return fingerprint(cfg, stages, cfg.seed, extra, root=cfg.run_dir)
 
 
 def share_finished(cfg: ExperimentConfig, earlier: Sequence[ExperimentConfig]) -> list[Path]:

@@ -19,6 +19,7 @@ import yaml
 from revthink.config import ExperimentConfig, load_config
 from revthink.errors import RevthinkError
 from revthink.evaluate.stage import ZERO_SHOT, weight_files
+from revthink.files import update_file
 from revthink.manifest import file_hash, read_manifest
 from revthink.models import BaseModel, base_model
 from revthink.report.collect import Run, load_run
@@ -43,7 +44,7 @@ def write_model_cards(run_dir: Path) -> list[Path]:
         if not (folder / "manifest.json").is_file():
             continue
         card = model_card(run_dir, folder.name)
-        (folder / CARD).write_text(card, encoding="utf-8")
+        update_file(folder / CARD, card)
         written.append(folder / CARD)
     return written
 

@@ -108,6 +108,7 @@ def _fingerprint(
             "template": template_fingerprint(tokenizer, cfg.train.template),
             "wording": questions.fingerprint(),
         },
+        root=cfg.run_dir,
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from rich.console import Group
 
 from revthink.errors import DataError
+from revthink.files import update_file
 from revthink.records import Score
 from revthink.report import plots, reverse, seeds
 from revthink.report.collect import Run, load_run, read_comparisons, read_scores
@@ -67,10 +68,10 @@ def run(run_dirs: list[Path], out: Path | None = None) -> Path:
     title = "RevThink report: " + ", ".join(Path(d).name for d in run_dirs)
     sections = build_sections(runs)
     for plot in (b for s in sections for b in s.blocks if isinstance(b, Plot)):
-        (out / plot.file).write_bytes(plot.png)
-    (out / "report.md").write_text(render_markdown(title, sections), encoding="utf-8")
+        update_file(out / plot.file, plot.png)
+    update_file(out / "report.md", render_markdown(title, sections))
     html_path = out / "report.html"
-    html_path.write_text(render_html(title, sections), encoding="utf-8")
+    update_file(html_path, render_html(title, sections))
     return html_path
 
 

@@ -89,7 +89,7 @@ def train_method(
     """Train one method into ``train/<method>/``, or skip it when its manifest matches."""
     out_dir = cfg.run_dir / "train" / method
     expected = fingerprint(
-        cfg.train, [records_path], cfg.seed,
+        cfg.train, [records_path], cfg.seed, root=cfg.run_dir,
         extra={
             "method": method, "template": template_fingerprint(tokenizer, cfg.train.template),
             "prompts": objectives.fingerprint(),
