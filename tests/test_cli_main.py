@@ -129,6 +129,53 @@ def test_an_output_dir_that_is_a_file_is_named_before_any_stage(monkeypatch, cap
         assert f"key 'output_dir': {tmp_path / 'afile'} is a file, not a folder" in err
 
 
+@pytest.fixture
+def roots(monkeypatch, tmp_path) -> Path:
+    """A working, a home and a temporary folder of their own, all below ``tmp_path``."""
+    import tempfile
+
+    for name in ("work", "home", "tmp"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    return tmp_path
+
+
+def test_an_output_dir_outside_work_home_and_temp_needs_the_flag(monkeypatch, capsys, roots):
+    from revthink.augment import stage
+
+    ran: list[Path] = []
+    monkeypatch.setattr(stage, "run", lambda cfg: ran.append(cfg.run_dir) or cfg.run_dir)
+    outside = roots / "elsewhere"
+    for where in (outside, "../elsewhere", "runs/../../elsewhere"):
+        code, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={where}")
+        assert code == 1 and not ran and len(err.strip().splitlines()) == 1
+        assert f"key 'output_dir': {outside} is outside the working folder" in err
+        assert "--output-anywhere" in err
+    assert not outside.exists()
+    for where in ("runs", "~/runs", roots / "tmp" / "runs"):
+        assert cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={where}")[0] == 0
+    code, _, _ = cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={outside}",
+                     "--output-anywhere")
+    assert code == 0
+    assert [p.resolve() for p in ran] == [
+        roots / "work" / "runs" / "quickstart", roots / "home" / "runs" / "quickstart",
+        roots / "tmp" / "runs" / "quickstart", outside / "quickstart"]
+
+
+def test_a_sweep_outside_needs_the_flag_too(monkeypatch, capsys, roots):
+    from revthink import sweep
+
+    monkeypatch.setattr(sweep, "run", lambda s: s.folder)
+    config = roots / "work" / "sweep.yaml"
+    config.write_text(f"name: s\noutput_dir: {roots / 'elsewhere'}\nmethods: [zero_shot]\n"
+                      "sweep: {seed: [0, 1]}\n", encoding="utf-8")
+    code, _, err = cli(monkeypatch, capsys, "run", str(config))
+    assert code == 1 and "is outside the working folder" in err
+    assert cli(monkeypatch, capsys, "run", str(config), "--output-anywhere")[0] == 0
+
+
 def test_a_folder_that_cannot_be_written_is_one_line_naming_it(monkeypatch, capsys, tmp_path):
     from revthink.augment import stage
 

@@ -16,6 +16,7 @@ Exit codes: 0 done, 1 an error (a message naming the file and key at fault, or a
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -47,10 +48,14 @@ ClickError: type[Exception] = next(
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML.", show_default=False)]
 Overrides = Annotated[list[str] | None, typer.Argument(help="Overrides of the form a.b=c.")]
+OutputAnywhere = Annotated[
+    bool, typer.Option("--output-anywhere", help="Allow an output_dir outside the working "
+                       "folder, the home folder and the temporary folder.")
+]
 
 
 def _config(
-    path: Path, overrides: list[str] | None, *, augments: bool = False
+    path: Path, overrides: list[str] | None, *, augments: bool = False, anywhere: bool = False
 ) -> ExperimentConfig:
     """The config, with every dataset it names checked before any stage spends time or money
     (and, for a command that ``augments``, the teacher against its dataset)."""
@@ -58,20 +63,34 @@ def _config(
 
     config = load_config(path, overrides or [])
     check_references(config, path, augments=augments)
-    _check_output_dir(Path(config.output_dir))
+    _check_output_dir(Path(config.output_dir), anywhere)
     return config
 
 
-def _check_output_dir(folder: Path) -> None:
+def _check_output_dir(folder: Path, anywhere: bool) -> None:
     """``output_dir`` must be a folder, or not exist yet below one: a file there would fail the
-    first stage halfway with NotADirectoryError."""
+    first stage halfway with NotADirectoryError. It must lie below the working folder, the home
+    folder or the temporary folder unless ``anywhere``: a config from elsewhere (or a typo such
+    as ``/runs``) must not write into system folders unasked."""
     for part in (folder, *folder.parents):
         if part.exists():
             if not part.is_dir():
                 raise ConfigError(
                     f"key 'output_dir': {part} is a file, not a folder; choose another output_dir"
                 )
-            return
+            break
+    if anywhere:
+        return
+    target = folder.expanduser().resolve()
+    roots = {Path.cwd().resolve(), Path(tempfile.gettempdir()).resolve()}
+    home = Path.home().resolve()
+    roots |= {home} if home != Path(home.anchor) else set()  # a home of / would allow anything
+    if not any(target.is_relative_to(root) for root in roots):
+        raise ConfigError(
+            f"key 'output_dir': {target} is outside the working folder, the home folder and "
+            f"the temporary folder ({', '.join(sorted(map(str, roots)))}); pass "
+            "--output-anywhere to write there"
+        )
 
 
 @app.callback(invoke_without_command=True)
@@ -92,9 +111,10 @@ def augment(
                            "records from a small sample; write nothing.")
     ] = False,
     sample: Annotated[int, typer.Option(help="Problems the estimate augments.")] = 10,
+    output_anywhere: OutputAnywhere = False,
 ) -> None:
     """Teacher augmentation: records.jsonl, funnel.json, ledger.json."""
-    cfg = _config(config, overrides, augments=True)  # before the import: fail at once
+    cfg = _config(config, overrides, augments=True, anywhere=output_anywhere)  # fail at once
     if estimate:
         from revthink.augment.estimate import estimate as project
 
@@ -107,9 +127,11 @@ def augment(
 
 
 @app.command()
-def train(config: ConfigArg, overrides: Overrides = None) -> None:
+def train(
+    config: ConfigArg, overrides: Overrides = None, output_anywhere: OutputAnywhere = False
+) -> None:
     """Fine-tune the student with every trained method of the config."""
-    cfg = _config(config, overrides)  # before the import: a bad config fails at once
+    cfg = _config(config, overrides, anywhere=output_anywhere)  # fail at once
     from revthink.train.stage import run
 
     with run_lock(cfg.run_dir, "train"):
@@ -117,9 +139,11 @@ def train(config: ConfigArg, overrides: Overrides = None) -> None:
 
 
 @app.command()
-def evaluate(config: ConfigArg, overrides: Overrides = None) -> None:
+def evaluate(
+    config: ConfigArg, overrides: Overrides = None, output_anywhere: OutputAnywhere = False
+) -> None:
     """Forward-only answers of every method on every benchmark, scored."""
-    cfg = _config(config, overrides)  # before the imports: a bad config fails at once
+    cfg = _config(config, overrides, anywhere=output_anywhere)  # fail at once
     from revthink.evaluate.stage import run
     from revthink.report.stage import results_table
 
@@ -130,9 +154,11 @@ def evaluate(config: ConfigArg, overrides: Overrides = None) -> None:
 
 
 @probe_app.command()
-def reversal(config: ConfigArg, overrides: Overrides = None) -> None:
+def reversal(
+    config: ConfigArg, overrides: Overrides = None, output_anywhere: OutputAnywhere = False
+) -> None:
     """Facts learnt one way, asked both ways; celebrity parents and children per student."""
-    cfg = _config(config, overrides)  # before the imports: a bad config fails at once
+    cfg = _config(config, overrides, anywhere=output_anywhere)  # fail at once
     from revthink.probe.reversal import run
     from revthink.probe.tables import results_table
 
@@ -187,22 +213,23 @@ def run_all(
         Path | None, typer.Argument(help="Experiment YAML (default: the quickstart).")
     ] = None,
     overrides: Overrides = None,
+    output_anywhere: OutputAnywhere = False,
 ) -> None:
     """augment -> train -> evaluate -> report, skipping finished stages (each sweep combination)."""
     path = config or DEFAULT_CONFIG
     from revthink.sweep import is_sweep
 
     if is_sweep(path, overrides or []):
-        _run_sweep(path, overrides or [])
+        _run_sweep(path, overrides or [], output_anywhere)
         return
-    cfg = _config(path, overrides, augments=True)
+    cfg = _config(path, overrides, augments=True, anywhere=output_anywhere)
     from revthink.pipeline import run
 
     with run_lock(cfg.run_dir, "run"):
         typer.echo(run(cfg))
 
 
-def _run_sweep(path: Path, overrides: list[str]) -> None:
+def _run_sweep(path: Path, overrides: list[str], anywhere: bool) -> None:
     """Every combination of a config with a ``sweep:`` section, each checked before any runs."""
     from revthink.sweep import load_sweep, run
     from revthink.validation import check_references
@@ -210,6 +237,7 @@ def _run_sweep(path: Path, overrides: list[str]) -> None:
     sweep = load_sweep(path, overrides)
     for combination in sweep.combinations:
         check_references(combination.config, path, augments=True)
+        _check_output_dir(Path(combination.config.output_dir), anywhere)
     with run_lock(sweep.folder, "run"):
         typer.echo(run(sweep))
 

@@ -375,7 +375,7 @@ class ExperimentConfig:
 
     @property
     def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
+        return Path(self.output_dir).expanduser() / self.name
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
