@@ -7,7 +7,6 @@ The model tier (a merged export answering exactly as evaluated, the dataset read
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ import yaml
 from test_cli_main import cli
 
 from revthink.config import ExperimentConfig, ModelConfig, to_dict
-from revthink.errors import ConfigError, ExportError
-from revthink.export import gguf
+from revthink.errors import ConfigError
 from revthink.export.cards import model_card
 from revthink.manifest import file_hash, write_manifest
 from revthink.models import base_model
@@ -120,33 +118,6 @@ def test_a_local_base_without_a_hub_id_is_said_to_be_local(tmp_path):
     assert "train.student.hub_id" in card and str(local) in card
 
 
-def test_gguf_without_llama_cpp_says_what_to_install(monkeypatch):
-    monkeypatch.delenv(gguf.ENV, raising=False)
-    with pytest.raises(ExportError, match="convert_hf_to_gguf.py.*git clone"):
-        gguf.find_converter(None)
-
-
-def test_gguf_runs_the_converter_of_a_llama_cpp_checkout(tmp_path):
-    checkout = tmp_path / "llama.cpp"
-    checkout.mkdir()
-    (checkout / gguf.CONVERTER).write_text(
-        "import sys, pathlib\nargs = sys.argv[1:]\n"
-        "pathlib.Path(args[args.index('--outfile') + 1]).write_text(' '.join(args))\n"
-    )
-    out = gguf.convert(tmp_path / "model", tmp_path / "m.gguf", gguf.find_converter(checkout))
-    assert out.read_text() == f"{tmp_path / 'model'} --outfile {out} --outtype auto"
-    venv_python = checkout / ".venv" / "bin" / "python"  # the converter's own requirements
-    venv_python.parent.mkdir(parents=True)
-    marker = tmp_path / "venv-used"
-    venv_python.write_text(f'#!/bin/sh\ntouch {marker}\nexec {sys.executable} "$@"\n')
-    venv_python.chmod(0o755)
-    gguf.convert(tmp_path / "model", tmp_path / "v.gguf", checkout / gguf.CONVERTER)
-    assert marker.exists() and (tmp_path / "v.gguf").exists()
-    (checkout / gguf.CONVERTER).write_text("import sys\nsys.exit('unsupported architecture')\n")
-    with pytest.raises(ExportError, match="exit 1.*unsupported architecture"):
-        gguf.convert(tmp_path / "model", tmp_path / "n.gguf", checkout / gguf.CONVERTER)
-
-
 @pytest.mark.parametrize(("token", "offline", "message"), [
     (None, False, "needs a Hugging Face token with write access in $HF_TOKEN"),
     ("hf_not_a_real_token", True, "unreachable in offline mode"),
@@ -179,6 +150,10 @@ def test_export_refuses_an_untrained_method_and_gguf_without_merge(monkeypatch, 
     code, _, err = cli(monkeypatch, capsys, "export", str(run_dir), "--method", "revthink",
                        "--to", str(tmp_path / "b"), "--gguf")
     assert code == 1 and "add --merge" in err
+    code, _, err = cli(monkeypatch, capsys, "export", str(run_dir), "--method", "revthink",
+                       "--to", str(tmp_path / "c"), "--merge", "--gguf", "--gguf-type", "q4_k")
+    assert code == 1 and "--gguf-type 'q4_k': expected one of f32, f16, q8_0" in err
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
 
 
 def test_cards_are_refreshed_only_in_folders_the_train_stage_finished(tmp_path):

@@ -192,3 +192,25 @@ def test_the_merged_export_answers_as_evaluated_and_the_data_reads_back(finished
     assert data["backward_question"] == [r.backward_question for r in records]
     assert data["consistent"] == [r.consistent for r in records]
     assert "configs:" in (out / "dataset" / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_gguf_export_through_the_cli_states_its_agreement_in_the_card(finished_run, tmp_path):
+    from gguf import GGUFReader
+
+    _, run_dir = finished_run
+    out = tmp_path / "gguf"
+    result = subprocess.run(
+        [sys.executable, "-m", "revthink", "export", str(run_dir), "--method", "revthink",
+         "--merge", "--gguf", "--to", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    reader = GGUFReader(out / "revthink.gguf")
+    assert reader.fields["general.architecture"].contents() == "llama"
+    assert {t.tensor_type.name for t in reader.tensors} == {"F16", "F32"}
+    card = (out / "README.md").read_text()
+    assert "## GGUF" in card and "`revthink.gguf`: f16" in card
+    rows = [line for line in card.splitlines() if line.startswith("| ") and "agreement" not in line]
+    assert len(rows) >= 4 and all("equal" in r or "first difference" in r for r in rows[-4:])
+    assert "revthink.gguf" in result.stdout

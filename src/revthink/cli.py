@@ -190,19 +190,19 @@ def export(
         bool, typer.Option("--merge", help="Merge the adapter: a plain transformers model.")
     ] = False,
     gguf: Annotated[
-        bool, typer.Option("--gguf", help="Also write a GGUF file (llama.cpp's converter).")
+        bool, typer.Option("--gguf", help="Also write a GGUF file for llama.cpp (with --merge).")
     ] = False,
+    gguf_type: Annotated[
+        str, typer.Option(help="GGUF tensor type: f32, f16 or q8_0.")
+    ] = "f16",
     push_to_hub: Annotated[
         str | None, typer.Option(help="Upload to this Hub repo (token from $HF_TOKEN).")
-    ] = None,
-    llama_cpp: Annotated[
-        Path | None, typer.Option(help="llama.cpp checkout for --gguf.", envvar="LLAMA_CPP_DIR")
     ] = None,
 ) -> None:
     """The trained weights (or merged model), model and dataset cards, and the data as parquet."""
     from revthink.export.stage import Options, run
 
-    options = Options(merge, gguf, push_to_hub, llama_cpp)
+    options = Options(merge, gguf, push_to_hub, gguf_type)
     for artifact in run(run_dir, method, to, options):
         typer.echo(f"{artifact.path}  {artifact.size / 1e6:,.1f} MB  {artifact.use}")
 

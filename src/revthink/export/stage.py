@@ -10,7 +10,8 @@ Writes into the new folder ``DIR``:
   uses on this machine, so it answers exactly as evaluated;
 - ``README.md``, the model card (``export.cards``), and ``revthink.yaml``, the resolved config;
 - ``dataset/``: the augmented records as parquet with a dataset card (``export.dataset``);
-- with ``--gguf`` (needs ``--merge``): ``<method>.gguf``, made by llama.cpp's converter;
+- with ``--gguf`` (needs ``--merge``): ``<method>.gguf`` of ``--gguf-type`` (f16 default), with
+  its agreement with transformers on fixed prompts in the model card (``export.gguf``);
 - with ``--push-to-hub ID``: the folder uploaded to the model repo ``ID`` and ``dataset/`` to
   the dataset repo ``ID`` (token from ``$HF_TOKEN``).
 Everything that can fail for want of a tool, a token or the network is checked first.
@@ -26,9 +27,10 @@ from revthink.config import ExperimentConfig, ModelConfig, load_config
 from revthink.errors import ExportError
 from revthink.evaluate.engines import weights_kind
 from revthink.evaluate.stage import trained_weights
-from revthink.export import gguf, hub
+from revthink.export import gguf, gguf_check, hub
 from revthink.export.cards import CARD, model_card
 from revthink.export.dataset import write_dataset
+from revthink.export.gguf_check import Agreement
 
 CONFIG = "revthink.yaml"
 # Files of train/<method>/ that are the run's bookkeeping, not part of the shared model.
@@ -40,7 +42,7 @@ class Options:
     merge: bool = False
     gguf: bool = False
     push_to_hub: str | None = None
-    llama_cpp: Path | None = None  # a llama.cpp checkout (default: $LLAMA_CPP_DIR)
+    gguf_type: str = "f16"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def run(run_dir: Path, method: str, to: Path, options: Options) -> list[Artifact
     """Export ``method`` of ``run_dir`` into the new folder ``to``; returns what was written."""
     weights = trained_weights(run_dir, method)
     cfg = load_config(weights / "config.yaml")
-    converter = _check(options, to)
+    _check(options, to)
     secret = None
     if options.push_to_hub:
         secret = hub.token()
@@ -72,11 +74,15 @@ def run(run_dir: Path, method: str, to: Path, options: Options) -> list[Artifact
         copy_weights(weights, to)
     shutil.copyfile(weights / "config.yaml", to / CONFIG)
     card = model_card(run_dir, method, merged=options.merge, config_file=CONFIG)
+    if options.gguf:
+        out = to / f"{method}.gguf"
+        pre = gguf_check.choose_pre_tokenizer(to)
+        gguf.write(to, out, options.gguf_type, pre)
+        card += gguf_section(out, options.gguf_type, pre, gguf_check.agreement(to, out))
     (to / CARD).write_text(card, encoding="utf-8")
     write_dataset(cfg, run_dir, to / "dataset")
     artifacts = _artifacts(to, options.merge)
-    if converter is not None:
-        out = gguf.convert(to, to / f"{method}.gguf", converter)
+    if options.gguf:
         artifacts.append(Artifact(out, f"llama-cli -m {out}  (llama.cpp, Ollama, LM Studio)"))
     if options.push_to_hub and secret is not None:
         for url in hub.push(to, to / "dataset", options.push_to_hub, secret):
@@ -84,13 +90,34 @@ def run(run_dir: Path, method: str, to: Path, options: Options) -> list[Artifact
     return artifacts
 
 
-def _check(options: Options, to: Path) -> Path | None:
-    """Refuse what cannot work before any work; the GGUF converter's path when asked for."""
+def _check(options: Options, to: Path) -> None:
+    """Refuse what cannot work before any work."""
     if to.exists() and (not to.is_dir() or any(to.iterdir())):
         raise ExportError(f"{to}: exists and is not an empty folder; export into a new folder")
     if options.gguf and not options.merge:
         raise ExportError("--gguf converts the merged model: add --merge")
-    return gguf.find_converter(options.llama_cpp) if options.gguf else None
+    if options.gguf_type not in gguf.TYPES:
+        raise ExportError(f"--gguf-type {options.gguf_type!r}: expected one of "
+                          f"{', '.join(gguf.TYPES)}")
+
+
+def gguf_section(path: Path, file_type: str, pre: str, agreement: list[Agreement]) -> str:
+    """The model card's part on the GGUF file: what it is, how to run it, how far it agrees."""
+    equal = sum(a.equal for a in agreement)
+    lines = [
+        "", "## GGUF", "",
+        f"`{path.name}`: {file_type}, {path.stat().st_size / 1e6:,.1f} MB, llama.cpp "
+        f"pre-tokenizer `{pre}` (chosen because it tokenizes a fixed set of texts exactly as "
+        "the transformers tokenizer does).", "",
+        f"Greedy answers ({gguf_check.MAX_TOKENS} new tokens at most) of this file in llama.cpp "
+        f"against the merged model in transformers (float32): {equal} of {len(agreement)} "
+        "prompts equal.", "",
+        "| prompt | agreement |", "|---|---|",
+        *(f"| {a.prompt} | {a.describe()} |" for a in agreement), "",
+        f"Run it: `llama-cli -m {path.name} -cnv`, or as a revthink teacher with "
+        f"`augment.teacher: {{backend: llamacpp, model: {path.name}}}`.", "",
+    ]
+    return "\n".join(lines)
 
 
 def save_merged(cfg: ExperimentConfig, weights: Path, to: Path) -> None:
