@@ -19,6 +19,7 @@ Everything that can fail for want of a tool, a token or the network is checked f
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,9 @@ def _check(options: Options, to: Path) -> None:
         raise ExportError(f"{to}: exists and is not an empty folder; export into a new folder")
     if options.gguf and not options.merge:
         raise ExportError("--gguf converts the merged model: add --merge")
+    if options.gguf and importlib.util.find_spec("llama_cpp") is None:
+        raise ExportError("--gguf checks the file with llama.cpp, which is not installed: "
+                          "pip install 'revthink[llamacpp]'")
     if options.gguf_type not in gguf.TYPES:
         raise ExportError(f"--gguf-type {options.gguf_type!r}: expected one of "
                           f"{', '.join(gguf.TYPES)}")
