@@ -45,7 +45,7 @@ from revthink.validation import check_references
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = ("own_dataset.md", "hosted_teacher.md", "scale_out.md", "export_and_serve.md",
-         "teacher_audit.md", "results.md")
+         "architecture.md", "teacher_audit.md", "results.md")
 REVTHINK = str(Path(sys.executable).with_name("revthink"))
 STAGES = ("augment", "train", "evaluate", "run")
 BLOCK = re.compile(r"<!-- docs: (run|check|file \S+) -->\n```(\w+)\n(.*?)```", re.S)

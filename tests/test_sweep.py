@@ -10,11 +10,12 @@ import yaml
 
 from revthink.config import load_config, to_dict
 from revthink.errors import ConfigError
+from revthink.layout import SWEEP_FILE, combination_folders
 from revthink.manifest import write_manifest
 from revthink.records import Comparison, Prediction, Score, write_jsonl
 from revthink.report import seeds, stage
 from revthink.report.collect import load_run
-from revthink.sweep import SWEEP_FILE, combination_folders, load_sweep, run
+from revthink.sweep import load_sweep, run
 
 BASE = {
     "name": "study",

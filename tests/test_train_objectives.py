@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from revthink import method_names
 from revthink.config import ModelConfig, TrainConfig
 from revthink.errors import ConfigError, RecordError
 from revthink.models import load_tokenizer
@@ -128,12 +129,16 @@ def test_answer_sentence_per_type():
     ) == "The answer is $\\boxed{\\frac12}$."
 
 
-def test_registry_covers_the_paper_methods():
+def test_registry_covers_the_paper_methods_and_names_each_once():
     # and one of ours: skd at revthink's compute
-    assert set(methods.METHODS) | methods.UNTRAINED == PAPER_METHODS | {"skd_equal_compute"}
-    assert methods.trained(("zero_shot", "skd", "revthink")) == ["skd", "revthink"]
+    assert set(method_names.TRAINED) | method_names.UNTRAINED == PAPER_METHODS | {
+        "skd_equal_compute"}
+    assert set(methods.METHODS) == set(method_names.TRAINED)  # every named method is built
+    assert method_names.trained(("zero_shot", "skd", "revthink")) == ["skd", "revthink"]
     with pytest.raises(ConfigError, match="unknown method 'sdk'"):
-        methods.trained(("sdk",))
+        method_names.trained(("sdk",))
+    with pytest.raises(ConfigError, match="unknown method 'sdk'"):
+        methods.get("sdk")
 
 
 @pytest.mark.parametrize("name", sorted(methods.METHODS))

@@ -132,10 +132,11 @@ def train(
 ) -> None:
     """Fine-tune the student with every trained method of the config."""
     cfg = _config(config, overrides, anywhere=output_anywhere)  # fail at once
+    from revthink.pipeline import with_cards
     from revthink.train.stage import run
 
     with run_lock(cfg.run_dir, "train"):
-        typer.echo(run(cfg))
+        typer.echo(with_cards(run, cfg))
 
 
 @app.command()
@@ -145,10 +146,11 @@ def evaluate(
     """Forward-only answers of every method on every benchmark, scored."""
     cfg = _config(config, overrides, anywhere=output_anywhere)  # fail at once
     from revthink.evaluate.stage import run
+    from revthink.pipeline import with_cards
     from revthink.report.stage import results_table
 
     with run_lock(cfg.run_dir, "evaluate"):
-        out = run(cfg)
+        out = with_cards(run, cfg)
     table_console().print(results_table([cfg.run_dir]))
     typer.echo(out)
 

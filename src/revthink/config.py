@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from revthink.errors import ConfigError
+from revthink.method_names import trained
 
 # ---------------------------------------------------------------------------------------------
 # Stage configs
@@ -369,8 +370,6 @@ class ExperimentConfig:
                 f"({self.train.eval_split!r} of {self.augment.data.dataset!r} is one): the curve "
                 "must not see the problems methods are compared on",
             )
-        from revthink.train.methods import trained  # the registry imports this module
-
         trained(self.methods)
 
     @property

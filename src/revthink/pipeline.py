@@ -3,6 +3,9 @@
 The reversal probe (``revthink probe reversal``) joins the run when its config says
 ``probe: {enabled: true}``; it comes after evaluation, so the report shows its results too.
 
+Model cards and the report are views of the stages' outputs, written here after the stages
+(and by `revthink train`, `evaluate`, `report` and `export`), never by a stage itself.
+
 Each stage decides for itself whether it is finished (its manifest matches) or must resume,
 so running the same config twice does no work the second time and an interrupted run picks
 up where it stopped. ``timings.json`` keeps the time of a stage's last real work: a stage
@@ -21,6 +24,7 @@ from rich.console import Console
 from revthink.config import ExperimentConfig, to_dict
 from revthink.files import update_file
 from revthink.manifest import MANIFEST
+from revthink.method_names import trained
 from revthink.terminal import table_console
 
 console = Console(stderr=True)
@@ -34,7 +38,6 @@ def run(cfg: ExperimentConfig) -> Path:
     from revthink.report.stage import results_table
     from revthink.report.stage import run as report
     from revthink.train.dashboards import require
-    from revthink.train.methods import trained
     from revthink.train.stage import run as train
 
     require(cfg.train.report_to)  # a missing logger package fails now, not after augmentation
@@ -44,8 +47,8 @@ def run(cfg: ExperimentConfig) -> Path:
     timings = _read_timings(run_dir / TIMINGS)
     stages: list[tuple[str, Callable[[], Path]]] = []
     if trained(cfg.methods):  # zero_shot alone needs no training data
-        stages += [("augment", lambda: augment(cfg)), ("train", lambda: train(cfg))]
-    stages.append(("evaluate", lambda: evaluate(cfg)))
+        stages += [("augment", lambda: augment(cfg)), ("train", lambda: with_cards(train, cfg))]
+    stages.append(("evaluate", lambda: with_cards(evaluate, cfg)))
     if cfg.probe.enabled:
         from revthink.probe.reversal import run as probe
 
@@ -65,6 +68,16 @@ def run(cfg: ExperimentConfig) -> Path:
     table_console().print(results_table([run_dir]))
     console.print(f"report: {html}")
     return html
+
+
+def with_cards(stage: Callable[[ExperimentConfig], Path], cfg: ExperimentConfig) -> Path:
+    """Run a stage that makes or scores weights, then refresh the model card of every trained
+    method (a view of the run: the stages themselves write only their own outputs)."""
+    from revthink.export.cards import write_model_cards
+
+    out = stage(cfg)
+    write_model_cards(cfg.run_dir)
+    return out
 
 
 def _read_timings(path: Path) -> dict[str, float]:

@@ -34,12 +34,12 @@ from typing import Any
 from rich.console import Console
 
 from revthink.config import SWEEP, ExperimentConfig, build, load_raw, to_dict
-from revthink.errors import ConfigError, RecordError
+from revthink.errors import ConfigError
 from revthink.files import update_file
+from revthink.layout import SWEEP_FILE
 from revthink.manifest import MANIFEST, fingerprint, is_complete, write_manifest
 from revthink.terminal import table_console
 
-SWEEP_FILE = "sweep.json"  # in runs/<name>/: the combinations, for the report
 FIXED = ("name", "output_dir", SWEEP)  # they decide where runs go: never swept
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
@@ -221,20 +221,6 @@ def write_sweep_file(sweep: Sweep) -> Path:
     }
     update_file(path, json.dumps(body, indent=2) + "\n")
     return path
-
-
-def combination_folders(folder: Path) -> list[Path]:
-    """The run folders of the sweep in ``folder`` that exist; empty when it holds no sweep."""
-    path = folder / SWEEP_FILE
-    if not path.is_file():
-        return []
-    try:
-        labels = [c["label"] for c in json.loads(path.read_text(encoding="utf-8"))["combinations"]]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise RecordError(
-            f"{path}: unreadable ({type(err).__name__}: {err}); run the sweep again to rewrite it"
-        ) from None
-    return [folder / label for label in labels if (folder / str(label)).is_dir()]
 
 
 def combination_fingerprint(cfg: ExperimentConfig) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from revthink.data.registry import get_spec, load_registry_file
 from revthink.data.spec import REGISTRY_DIR, DatasetSpec, parse_spec
 from revthink.errors import ConfigError, RevthinkError
 from revthink.evaluate.names import shared_name
+from revthink.method_names import trained
 from revthink.sweep import is_sweep, load_sweep
-from revthink.train.methods import trained
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from revthink.config import EvaluateConfig, ModelConfig
 from revthink.errors import ModelError
 from revthink.prompting import completion_suffix
 
@@ -60,6 +59,16 @@ class Engine(Protocol):
         """Free the model's memory."""
 
 
+WEIGHT_FILES = ("*.safetensors", "*.bin", "adapter_config.json", "config.json")
+
+
+def weight_files(folder: Path | None) -> list[Path]:
+    """The files that make up trained weights (not logs or manifests), for the fingerprint."""
+    if folder is None:
+        return []
+    return sorted({p for pattern in WEIGHT_FILES for p in folder.glob(pattern) if p.is_file()})
+
+
 def weights_kind(folder: Path) -> str:
     """``"lora"`` for a peft adapter folder, ``"full"`` for a whole saved model."""
     if (folder / "adapter_config.json").is_file():
@@ -84,20 +93,3 @@ def end_token_ids(
         if len(turn_end.input_ids) == 1:
             ids.add(turn_end.input_ids[0])
     return sorted(i for i in ids if i is not None)
-
-
-def open_engine(
-    cfg: EvaluateConfig, student: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int,
-    folders: Sequence[Path] = (),
-) -> Engine:
-    """The engine named by ``evaluate.engine`` with the student loaded.
-
-    ``folders`` lists every set of weights the run will use; vLLM sizes its LoRA slots by them.
-    """
-    if cfg.engine == "vllm":
-        from revthink.evaluate.engine_vllm import VLLMEngine
-
-        return VLLMEngine(cfg, student, tokenizer, seed, folders)
-    from revthink.evaluate.engine_hf import HFEngine
-
-    return HFEngine(cfg, student, tokenizer, seed)

@@ -40,7 +40,8 @@ from revthink.config import BenchmarkConfig, EvaluateConfig, ExperimentConfig, t
 from revthink.data import load_problems
 from revthink.errors import DataError, ModelError, RecordError
 from revthink.evaluate import sampled
-from revthink.evaluate.engines import Engine, open_engine
+from revthink.evaluate.engine_choice import open_engine
+from revthink.evaluate.engines import Engine, weight_files
 from revthink.evaluate.names import benchmark_name
 from revthink.evaluate.paired import compare_all
 from revthink.evaluate.scoring import (
@@ -53,6 +54,7 @@ from revthink.evaluate.scoring import (
 )
 from revthink.evaluate.voting import keep_decodings, read_decodings, summary
 from revthink.manifest import file_hash, fingerprint, invalidate, is_complete, write_manifest
+from revthink.method_names import ZERO_SHOT
 from revthink.models import load_tokenizer
 from revthink.prompting import encode_prompt, forward_prompt, template_fingerprint
 from revthink.records import (
@@ -70,12 +72,10 @@ from revthink.records import (
 
 console = Console(stderr=True)
 
-ZERO_SHOT = "zero_shot"
 PREDICTIONS = "predictions.jsonl"
 SCORES = "scores.json"
 COMPARISONS = "comparisons.jsonl"  # beside scores.jsonl: every method against the others
 GENERATION = "generation.json"  # the generation settings the saved predictions were made with
-WEIGHT_FILES = ("*.safetensors", "*.bin", "adapter_config.json", "config.json")
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,6 @@ def run(cfg: ExperimentConfig) -> Path:
         student.close()
     write_jsonl(out / "scores.jsonl", scores)
     write_jsonl(out / COMPARISONS, compare_jobs(cfg, jobs))
-    from revthink.export.cards import write_model_cards  # it reads this module's files
-
-    write_model_cards(cfg.run_dir)  # each trained method's card shows its new scores
     return out
 
 
@@ -179,13 +176,6 @@ def trained_weights(run_dir: Path, method: str) -> Path:
             "run `revthink train` first"
         )
     return folder
-
-
-def weight_files(folder: Path | None) -> list[Path]:
-    """The files that make up trained weights (not logs or manifests), for the fingerprint."""
-    if folder is None:
-        return []
-    return sorted({p for pattern in WEIGHT_FILES for p in folder.glob(pattern) if p.is_file()})
 
 
 class Student:

@@ -18,15 +18,15 @@ import yaml
 
 from revthink.config import ExperimentConfig, load_config
 from revthink.errors import RevthinkError
-from revthink.evaluate.stage import ZERO_SHOT, weight_files
+from revthink.evaluate.engines import weight_files
 from revthink.files import update_file
 from revthink.manifest import file_hash, read_manifest
+from revthink.method_names import ZERO_SHOT, describe
 from revthink.models import BaseModel, base_model
 from revthink.report.collect import Run, load_run
 from revthink.report.render import Section, Text, render_markdown
 from revthink.report.stage import PAIRED_NOTE, augmentation_section, combined_results
 from revthink.report.tables import Grid, key_values, paired_grid, results_grid
-from revthink.train import methods
 
 CARD = "README.md"
 TRAIN_SUMMARY_KEYS = ("rows", "steps", "dtype", "train_seconds", "losses")
@@ -74,7 +74,7 @@ def model_card(
         _license_section(base),
     ]
     intro = Text(
-        f"`{method}`: {methods.get(method).description}. The student {_named(base)} was "
+        f"`{method}`: {describe(method)}. The student {_named(base)} was "
         f"fine-tuned ({_finetune(cfg)}) with revthink (Reverse-Enhanced Thinking) in run "
         f"`{cfg.name}`." + _base_note(base)
     )

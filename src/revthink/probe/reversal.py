@@ -38,6 +38,7 @@ from revthink.config import EvaluateConfig, ExperimentConfig, TrainConfig, confi
 from revthink.errors import DataError
 from revthink.evaluate.engine_hf import HFEngine
 from revthink.manifest import MANIFEST, fingerprint, invalidate, is_complete, write_manifest
+from revthink.method_names import UNTRAINED
 from revthink.models import load_tokenizer
 from revthink.probe import facts as data
 from revthink.probe import measure, questions
@@ -45,7 +46,6 @@ from revthink.probe.facts import CelebrityPair, Fact, FactSample
 from revthink.probe.scoring import beats_all, exact_match, mean
 from revthink.prompting import template_fingerprint
 from revthink.train.collator import Encoder, encode_units
-from revthink.train.methods import UNTRAINED
 from revthink.train.objectives import ObjectiveExample
 from revthink.train.trainer import fit
 

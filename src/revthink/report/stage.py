@@ -27,6 +27,7 @@ from rich.console import Group
 
 from revthink.errors import DataError
 from revthink.files import update_file
+from revthink.layout import combination_folders
 from revthink.records import Score
 from revthink.report import plots, reverse, seeds
 from revthink.report.collect import Run, load_run, read_comparisons, read_scores
@@ -84,8 +85,6 @@ def run_folders(run_dirs: Sequence[Path]) -> list[Path]:
     A folder given twice (``runs/x`` and ``./runs/x/``) is read once, or its one run would
     count as two seeds; a folder that holds no stage's output is refused, not reported on.
     """
-    from revthink.sweep import combination_folders
-
     found: dict[Path, Path] = {}
     for given in map(Path, run_dirs):
         for folder in combination_folders(given) or [given]:

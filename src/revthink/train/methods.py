@@ -6,6 +6,7 @@ holds whole units, so RevThink's three objectives of the same problems meet in o
 (one forward pass per objective); the trainer combines the weighted objective losses as
 ``train.objective_reduction`` says (their weighted mean by default, as the paper averages them).
 
+The names and descriptions live in ``revthink.method_names``, which the config reads too;
 ``zero_shot`` is evaluated but never trained, so it is not registered here.
 """
 
@@ -15,20 +16,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from revthink.config import TrainConfig
-from revthink.errors import ConfigError
+from revthink.method_names import describe
 from revthink.records import AugmentedExample
 from revthink.train import objectives as obj
 from revthink.train.objectives import ObjectiveExample
 
 Unit = dict[str, ObjectiveExample]
-UNTRAINED = frozenset({"zero_shot"})
 
 
 @dataclass(frozen=True)
 class Method:
     """How a method builds its training units and weighs its objectives."""
 
-    description: str
     units: Callable[[AugmentedExample], list[Unit]]
     weights: Callable[[TrainConfig], dict[str, float]]
 
@@ -50,52 +49,41 @@ def _revthink_units(*makers: Callable[[AugmentedExample], ObjectiveExample]):
 
 METHODS: dict[str, Method] = {
     "sft_answer": Method(
-        "Q -> 'The answer is X.' (fine-tuning on labels only)",
         lambda ex: [{"answer": obj.answer(ex)}], _only("answer"),
     ),
     "skd": Method(
-        "Q -> R_f (symbolic knowledge distillation)",
         lambda ex: [{"forward": obj.forward(ex)}], _only("forward"),
     ),
     "skd_equal_compute": Method(
-        "Q -> R_f with each problem three times an epoch: as many forward and backward passes "
-        "as revthink's three objectives (skd at equal compute)",
         lambda ex: [{"forward": obj.forward(ex)}] * 3, _only("forward"),
     ),
     "step_by_step": Method(
-        "Q -> R_f and, under its own task prefix, Q -> answer weighted by step_by_step_alpha",
         lambda ex: [{"forward": obj.forward(ex), "answer": obj.label(ex)}],
         lambda cfg: {"forward": 1.0, "answer": cfg.step_by_step_alpha},
     ),
     "question_aug": Method(
-        "Q -> R_f plus Q_b -> R_b as extra training questions",
         lambda ex: [{"forward": obj.forward(ex)}, {"forward": obj.backward_as_forward(ex)}],
         _only("forward"),
     ),
     "answer_aug": Method(
-        "Q -> R_f for every correct teacher reasoning of Q",
         lambda ex: [
             {"forward": obj.forward(ex, r)} for r in (ex.forward_reasoning, *ex.extra_forward)
         ],
         _only("forward"),
     ),
     "rephrase": Method(
-        "Q -> R_f plus teacher-rephrased Q -> R_f",
         lambda ex: [{"forward": obj.forward(ex)}, {"forward": obj.rephrased_forward(ex)}],
         _only("forward"),
     ),
     "revthink": Method(
-        "Q -> R_f, Q -> Q_b, Q_b -> R_b trained jointly",
         _revthink_units(obj.forward, obj.backward_question, obj.backward_reasoning),
         _revthink_weights("forward", "backward_question", "backward_reasoning"),
     ),
     "revthink_no_bq": Method(
-        "RevThink without the backward-question objective",
         _revthink_units(obj.forward, obj.backward_reasoning),
         _revthink_weights("forward", "backward_reasoning"),
     ),
     "revthink_no_br": Method(
-        "RevThink without the backward-reasoning objective",
         _revthink_units(obj.forward, obj.backward_question),
         _revthink_weights("forward", "backward_question"),
     ),
@@ -104,20 +92,8 @@ METHODS: dict[str, Method] = {
 
 def get(name: str) -> Method:
     """The registered method ``name``; a ConfigError lists the valid names otherwise."""
-    if name not in METHODS:
-        raise ConfigError(
-            f"key 'methods': unknown method {name!r}; trained methods: {', '.join(METHODS)} "
-            f"(untrained: {', '.join(sorted(UNTRAINED))})"
-        )
+    describe(name)
     return METHODS[name]
-
-
-def trained(names: tuple[str, ...]) -> list[str]:
-    """The methods of a config that are trained, in config order, each checked."""
-    names = [n for n in names if n not in UNTRAINED]
-    for name in names:
-        get(name)
-    return names
 
 
 def build_units(method: str, examples: list[AugmentedExample]) -> list[Unit]:

@@ -34,8 +34,8 @@ from rich.console import Console
 
 from revthink.config import ExperimentConfig, TrainConfig, to_dict
 from revthink.errors import DataError, RecordError
-from revthink.export.cards import CARD, model_card
 from revthink.manifest import fingerprint, invalidate, is_complete, write_manifest
+from revthink.method_names import trained
 from revthink.models import base_model, load_tokenizer
 from revthink.prompting import template_fingerprint
 from revthink.records import AugmentedExample, read_jsonl, repair_jsonl
@@ -51,7 +51,7 @@ SUMMARY = "summary.json"  # per method: what the report reads about training
 def run(cfg: ExperimentConfig) -> Path:
     """Train every method of ``cfg`` on the same seeded subset of the augmented records."""
     records_path = cfg.run_dir / "augment" / "records.jsonl"
-    names = methods.trained(cfg.methods)
+    names = trained(cfg.methods)
     examples = read_jsonl(records_path, AugmentedExample)
     train_set, validation_set = split(examples, cfg.train, cfg.seed)
     tokenizer = load_tokenizer(cfg.train.student)
@@ -179,7 +179,8 @@ def _finish(
     cfg: ExperimentConfig, method: str, out_dir: Path, expected: dict[str, Any],
     metrics: dict[str, float], reports: dict[str, LengthReport], checkpoint: str | None,
 ) -> None:
-    """Resolved config, summary, checkpoint clean-up, base model id, card, manifest (last)."""
+    """Resolved config, summary, checkpoint clean-up, base model id, manifest (last); the
+    model card is a view, written by whoever ran the stage (``export.cards``)."""
     resolved = to_dict(dataclasses.replace(cfg, methods=(method,)))
     (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), "utf-8")
     summary = {
@@ -195,7 +196,6 @@ def _finish(
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
     shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
     name_base_model(out_dir / "adapter_config.json", base_model(cfg.train.student).name)
-    (out_dir / CARD).write_text(model_card(cfg.run_dir, method), "utf-8")  # peft's is empty
     write_manifest(
         out_dir, expected, **summary, metrics=metrics,
         resumed_from_step=checkpoint_step(checkpoint) if checkpoint else None,
