@@ -257,5 +257,45 @@ def test_a_dataset_yaml_that_is_a_folder(tmp_path):
 def test_a_number_dataset_rejects_an_answer_that_is_not_a_number(tmp_path):
     (tmp_path / "n.csv").write_text("q,a\n2+2?,4\nWhat colour?,blue\n", encoding="utf-8")
     spec = _qa_dataset(tmp_path, "number", "n.csv")
-    with pytest.raises(DataError, match=r"n.csv:3: field 'a': expected a number .*'blue'"):
+    with pytest.raises(DataError, match=r"n.csv:3: field 'a': expected one number .*'blue'"):
+        load_problems(spec, "test")
+
+
+def test_a_csv_row_with_an_unquoted_comma_is_refused_not_shifted(tmp_path):
+    (tmp_path / "s.csv").write_text("q,a\nAdd 2 and 3?,5\nAdd 2, 3,5\n", encoding="utf-8")
+    spec = _qa_dataset(tmp_path, "number", "s.csv")
+    with pytest.raises(DataError, match=r"s.csv:3: 3 fields, the header has 2; put a field that "
+                                        "contains a comma in double quotes"):
+        load_problems(spec, "test")
+
+
+def test_a_json_line_may_hold_unicode_line_separators_inside_strings(tmp_path):
+    (tmp_path / "u.jsonl").write_text(
+        json.dumps({"q": "line\u2028and\u2029paragraph?", "a": 1}, ensure_ascii=False) + "\r\n",
+        encoding="utf-8")
+    spec = _qa_dataset(tmp_path, "number", "u.jsonl")
+    [problem] = load_problems(spec, "test")
+    assert problem.question == "line\u2028and\u2029paragraph?"
+
+
+@pytest.mark.parametrize("gold", ["1e3", "2.5e-3", "4 or 5", "3:30"])
+def test_a_number_answer_must_be_one_plain_number(tmp_path, gold):
+    _jsonl(tmp_path / "n.jsonl", [{"q": "How many?", "a": gold}])
+    spec = _qa_dataset(tmp_path, "number", "n.jsonl")
+    with pytest.raises(DataError, match=r"n.jsonl:1: field 'a': expected one number written "):
+        load_problems(spec, "test")
+
+
+@pytest.mark.parametrize(("gold", "stored"), [("1,000", "1,000"), ("$4", "$4"), ("-3.5", "-3.5")])
+def test_plain_numbers_with_commas_or_signs_are_kept(tmp_path, gold, stored):
+    _jsonl(tmp_path / "n.jsonl", [{"q": "How many?", "a": gold}])
+    [problem] = load_problems(_qa_dataset(tmp_path, "number", "n.jsonl"), "test")
+    assert problem.answer == stored
+
+
+def test_an_empty_id_is_refused(tmp_path):
+    (tmp_path / "i.csv").write_text("id,q,a\nx,1+1?,2\n,2+2?,4\n", encoding="utf-8")
+    spec = _dataset(tmp_path, "number", "  format: fields\n  splits: {test: i.csv}\n"
+                    "  fields: {question: q, answer: a, id: id}\n")
+    with pytest.raises(DataError, match=r"i.csv:3: field 'id': empty; every problem needs an id"):
         load_problems(spec, "test")

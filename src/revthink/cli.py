@@ -291,9 +291,15 @@ def main() -> None:
         _error(f"{err.filename or 'a file'}: {err.strerror or err} (check that the path is a "
                "folder this user may write to)")
         raise SystemExit(EXIT_ERROR) from None
+    except OSError as err:  # a full disk, a lost network mount: finished work is on disk
+        where = f"{err.filename}: " if err.filename else ""
+        _error(f"{where}{err.strerror or err}; fix it and run the same command again (finished "
+               "work is kept)")
+        raise SystemExit(EXIT_ERROR) from None
     except (typer.Abort, KeyboardInterrupt):
-        console.print("interrupted")
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+        console.print("interrupted; run the same command again to resume (finished work is kept)")
     if isinstance(code, int) and code != 0:  # typer.Exit(code), returned in non-standalone mode
         raise SystemExit(code)
 

@@ -13,9 +13,11 @@ import hashlib
 import json
 import math
 import re
+import reprlib
 import sys
 import types
 import typing
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +107,10 @@ class TeacherConfig:
             self.connect_timeout_total_s > 0, "augment.teacher.connect_timeout_total_s",
             "a number of seconds > 0",
         )
+        _require(
+            _is_http_url(self.base_url), "augment.teacher.base_url",
+            "an http:// or https:// address with a host, such as http://127.0.0.1:8000/v1",
+        )
 
 
 # augment.drop_flags: signs that a record's backward half is no reversal (revthink.augment.quality)
@@ -149,6 +155,11 @@ class LoraSettings:
     dropout: float = 0.0
     # [all-linear]: every linear layer but the output head; empty: peft's choice (q/v attention)
     target_modules: tuple[str, ...] = ("all-linear",)
+
+    def __post_init__(self) -> None:
+        _require(self.rank >= 1, "train.lora.rank", "an integer >= 1")
+        _require(self.alpha > 0, "train.lora.alpha", "a number > 0")
+        _require(0.0 <= self.dropout < 1.0, "train.lora.dropout", "a number in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -357,6 +368,7 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         # Every stage writes and deletes under run_dir: the name must not lead out of output_dir.
         _require(is_plain_name(self.name), "name", f"a folder name, not a path ({PLAIN_NAME})")
+        _require(0 <= self.seed < 2**32, "seed", "an integer in [0, 2**32)")
         _require(bool(self.methods), "methods", "at least one method")
         _require(len(set(self.methods)) == len(self.methods), "methods", "each method once")
         if self.train.eval_steps:
@@ -379,12 +391,30 @@ class ExperimentConfig:
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 HUB_ID = re.compile(r"([\w.-]+/)?[\w.-]+")
-PLAIN_NAME = "no '/' or '\\', not starting with '.'"
+PLAIN_NAME = ("no '/' or '\\', not starting with '.', no leading or trailing space, no "
+              "control character, at most 200 bytes")
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes a name; combination labels add to it
+
+
+def _is_http_url(url: str) -> bool:
+    """An address a client can connect to: retrying ``ftp://x`` or ``localhost:8080`` (no
+    scheme) for a minute, or failing on ``http://[::1`` with a traceback, helps nobody."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and (
+            parts.port is None or parts.port > 0)
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        return False
 
 
 def is_plain_name(name: str) -> bool:
-    """A name that stays one folder when joined to a path: no separators, not hidden, not ``..``."""
-    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
+    """A name that stays one folder when joined to a path (no separators, not hidden, not
+    ``..``) and that every file system can hold and every shell shows as it is."""
+    return (
+        bool(name.strip()) and name == name.strip() and not name.startswith(".")
+        and not any(c in name for c in "/\\") and name.isprintable()
+        and len(name.encode("utf-8")) <= MAX_NAME_BYTES
+    )
 
 
 def _require(ok: bool, key: str, expected: str) -> None:
@@ -486,6 +516,8 @@ def _parse_yaml(text: str) -> Any:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except (yaml.YAMLError, ValueError) as err:  # ValueError: an impossible date such as 2024-13-01
         raise ConfigError(f"not valid YAML ({' '.join(str(err).split())})") from None
+    except RecursionError:
+        raise ConfigError("not a config: its lists or mappings are nested too deeply") from None
 
 
 def build(cls: type, data: Any, *, source: str = "<config>", prefix: str = "") -> Any:
@@ -568,7 +600,19 @@ def _describe(tp: Any) -> str:
 
 
 def _type_error(source: str, key: str, expected: str, value: Any) -> typing.NoReturn:
-    raise ConfigError(f"{source}: key '{key}': expected {expected}, got {value!r}")
+    raise ConfigError(f"{source}: key '{key}': expected {expected}, got {_SHORT.repr(value)}")
+
+
+def _short_repr() -> reprlib.Repr:
+    """Values in messages stay short: a YAML alias bomb must not print megabytes."""
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = 80
+    short.maxlist = short.maxdict = short.maxtuple = 4
+    short.maxlevel = 2
+    return short
+
+
+_SHORT = _short_repr()
 
 
 def to_dict(config: Any) -> dict[str, Any]:

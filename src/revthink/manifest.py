@@ -71,9 +71,25 @@ def is_complete(stage_dir: Path, expected: Mapping[str, Any]) -> bool:
     written = read_manifest(stage_dir)
     # compared as written: write_manifest stores values JSON lacks (paths) as strings
     expected_json = json.loads(json.dumps(dict(expected), default=str))
-    if written is None or written.get("fingerprint") != expected_json:
+    if written is None:
+        return False
+    if written.get("fingerprint") != expected_json:
+        _log.warning("%s: its %s changed since it finished; it runs again", stage_dir,
+                     _differences(written.get("fingerprint"), expected_json))
         return False
     return _outputs_intact(stage_dir, written.get(OUTPUTS) or {})
+
+
+def _differences(written: Any, expected: dict[str, Any]) -> str:
+    """Which parts of two fingerprints differ, in words: "config (train settings), inputs"."""
+    if not isinstance(written, dict):
+        return "settings (the manifest has no fingerprint)"
+    names = {"config_hash": "settings", "inputs": "input files", "seed": "seed"}
+    parts = [names[k] for k in names if written.get(k) != expected.get(k)]
+    extra_w, extra_e = written.get("extra") or {}, expected.get("extra") or {}
+    parts += [f"'{k}'" for k in sorted(set(extra_w) | set(extra_e), key=str)
+              if extra_w.get(k) != extra_e.get(k)]
+    return ", ".join(parts) or "fingerprint"
 
 
 def read_manifest(stage_dir: Path) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from revthink.answers.numbers import parse_number
+from revthink.answers.numbers import numbers_in, parse_number
 from revthink.errors import DataError
 from revthink.records import AnswerType, Problem
 
@@ -58,6 +58,17 @@ def text(data: dict[str, Any], key: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DataError(f"field '{key}': expected text, got {type(value).__name__}")
     return str(value).strip()
+
+
+def is_one_number(answer: str) -> bool:
+    """A gold answer scoring can trust: one number (a unit or currency sign may stand beside
+    it), not ``4 or 5`` (read as 4) nor ``1e3`` (read as 1)."""
+    if _EXPONENT.search(answer):
+        return False
+    return parse_number(answer) is not None and len(numbers_in(answer)) <= 1
+
+
+_EXPONENT = re.compile(r"\d[eE][-+]?\d")
 
 
 def letters(n: int) -> tuple[str, ...]:
@@ -326,11 +337,13 @@ def fields(data: dict[str, Any], row_id: str, ctx: Context) -> Problem:
     else:
         answer = text(data, mapping["answer"])
         answer = answer.lower() if answer_type == "label" else answer
-    if answer_type == "number" and parse_number(answer) is None:
+    if answer_type == "number" and not is_one_number(answer):
         field_name = mapping["answer"]
-        raise DataError(f"field '{field_name}': expected a number (dataset answer_type "
-                        f"'number'), got {answer!r}")
+        raise DataError(f"field '{field_name}': expected one number written plainly (dataset "
+                        f"answer_type 'number'; 1000, not 1e3), got {answer!r}")
     problem_id = text(data, mapping["id"]) if "id" in mapping else row_id
+    if not problem_id:
+        raise DataError(f"field '{mapping['id']}': empty; every problem needs an id")
     reference = text(data, mapping["reference"]) if "reference" in mapping else ""
     return _problem(ctx, problem_id, text(data, mapping["question"]), answer, answer_type,
                     options, reference)

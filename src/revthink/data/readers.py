@@ -61,7 +61,9 @@ def _read_text(path: Path) -> str:
 
 def _jsonl_rows(path: Path, text: str) -> list[RawRow]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON lines end at "\n" only: splitlines() would also cut at U+2028 and U+2029, which
+    # JSON allows unescaped inside strings
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -116,6 +118,12 @@ def _csv_rows(path: Path, text: str) -> list[RawRow]:
     rows = []
     try:
         for data in reader:
+            if None in data:  # more fields than the header: an unquoted comma shifted them
+                raise DataError(
+                    f"{path}:{reader.line_num}: {len(reader.fieldnames or []) + len(data[None])} "
+                    f"fields, the header has {len(reader.fieldnames or [])}; put a field that "
+                    "contains a comma in double quotes"
+                )
             rows.append(RawRow(f"{path}:{reader.line_num}", f"{path.stem}-{len(rows)}", data))
     except csv.Error as err:
         raise DataError(f"{path}:{reader.line_num}: malformed CSV ({err})") from None

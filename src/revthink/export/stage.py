@@ -20,6 +20,7 @@ Everything that can fail for want of a tool, a token or the network is checked f
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from revthink.export import gguf, gguf_check, hub
 from revthink.export.cards import CARD, model_card
 from revthink.export.dataset import write_dataset
 from revthink.export.gguf_check import Agreement
+from revthink.manifest import MANIFEST
+from revthink.method_names import TRAINED, UNTRAINED
 
 CONFIG = "revthink.yaml"
 # Files of train/<method>/ that are the run's bookkeeping, not part of the shared model.
@@ -60,7 +63,12 @@ class Artifact:
 
 
 def run(run_dir: Path, method: str, to: Path, options: Options) -> list[Artifact]:
-    """Export ``method`` of ``run_dir`` into the new folder ``to``; returns what was written."""
+    """Export ``method`` of ``run_dir`` into the new folder ``to``; returns what was written.
+
+    The export is built in a hidden sibling folder and renamed to ``to`` when complete, so a
+    failed or interrupted export leaves nothing that blocks the next try.
+    """
+    _check_method(run_dir, method)
     weights = trained_weights(run_dir, method)
     cfg = load_config(weights / "config.yaml")
     _check(options, to)
@@ -68,27 +76,56 @@ def run(run_dir: Path, method: str, to: Path, options: Options) -> list[Artifact
     if options.push_to_hub:
         secret = hub.token()
         hub.check_access(options.push_to_hub, secret)
-    to.mkdir(parents=True, exist_ok=True)
-    if options.merge:
-        save_merged(cfg, weights, to)
-    else:
-        copy_weights(weights, to)
-    shutil.copyfile(weights / "config.yaml", to / CONFIG)
-    card = model_card(run_dir, method, merged=options.merge, config_file=CONFIG)
-    if options.gguf:
-        out = to / f"{method}.gguf"
-        pre = gguf_check.choose_pre_tokenizer(to)
-        gguf.write(to, out, options.gguf_type, pre)
-        card += gguf_section(out, options.gguf_type, pre, gguf_check.agreement(to, out))
-    (to / CARD).write_text(card, encoding="utf-8")
-    write_dataset(cfg, run_dir, to / "dataset")
+    partial = to.with_name(f".{to.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        _write(cfg, run_dir, method, weights, partial, options)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    os.replace(partial, to)  # ``to`` is absent or an empty folder (checked)
     artifacts = _artifacts(to, options.merge)
     if options.gguf:
+        out = to / f"{method}.gguf"
         artifacts.append(Artifact(out, f"llama-cli -m {out}  (llama.cpp, Ollama, LM Studio)"))
     if options.push_to_hub and secret is not None:
         for url in hub.push(to, to / "dataset", options.push_to_hub, secret):
             artifacts.append(Artifact(to, f"uploaded: {url}"))
     return artifacts
+
+
+def _write(
+    cfg: ExperimentConfig, run_dir: Path, method: str, weights: Path, folder: Path,
+    options: Options,
+) -> None:
+    """Weights (or the merge), config, card, GGUF and data of the export, into ``folder``."""
+    if options.merge:
+        save_merged(cfg, weights, folder)
+    else:
+        copy_weights(weights, folder)
+    shutil.copyfile(weights / "config.yaml", folder / CONFIG)
+    card = model_card(run_dir, method, merged=options.merge, config_file=CONFIG)
+    if options.gguf:
+        out = folder / f"{method}.gguf"
+        pre = gguf_check.choose_pre_tokenizer(folder)
+        gguf.write(folder, out, options.gguf_type, pre)
+        card += gguf_section(out, options.gguf_type, pre, gguf_check.agreement(folder, out))
+    (folder / CARD).write_text(card, encoding="utf-8")
+    write_dataset(cfg, run_dir, folder / "dataset")
+
+
+def _check_method(run_dir: Path, method: str) -> None:
+    """A run folder that exists and a method name that is one of its trained methods."""
+    if not run_dir.is_dir():
+        raise ExportError(f"{run_dir}: run folder not found")
+    if method not in TRAINED:
+        done = sorted(p.parent.name for p in (run_dir / "train").glob(f"*/{MANIFEST}"))
+        what = "the untrained student" if method in UNTRAINED else "not a trained method"
+        raise ExportError(
+            f"--method {method!r}: {what}; trained methods of {run_dir}: "
+            f"{', '.join(done) or 'none yet (run `revthink train`)'}"
+        )
 
 
 def _check(options: Options, to: Path) -> None:

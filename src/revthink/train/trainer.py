@@ -274,7 +274,16 @@ def prepare_model(cfg: TrainConfig, device: str, dtype: str = "float32") -> PreT
         target_modules="all-linear" if targets == ["all-linear"] else targets or None,
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora, autocast_adapter_dtype=True)
+    try:
+        return get_peft_model(model, lora, autocast_adapter_dtype=True)
+    except ValueError as err:  # peft: a target module the model does not have
+        linear = sorted({name.rpartition(".")[2] for name, module in model.named_modules()
+                         if isinstance(module, torch.nn.Linear)})
+        raise ConfigError(
+            f"key 'train.lora.target_modules': {targets} do not name linear layers of "
+            f"{cfg.student.path} ({' '.join(str(err).split())[:200]}); its linear layers: "
+            f"{', '.join(linear)}, or all-linear"
+        ) from None
 
 
 def fit(
