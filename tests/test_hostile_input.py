@@ -132,3 +132,27 @@ def test_a_failed_export_leaves_nothing_behind(monkeypatch, tmp_path):
     with pytest.raises(ExportError):
         stage.run(run_dir, "revthink", tmp_path / "out", stage.Options())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_train_after_an_augmentation_that_kept_nothing_yet_says_to_resume_it(tmp_path):
+    from revthink.errors import DataError
+    from revthink.train.stage import run
+
+    cfg = load_config(Path(QUICKSTART), [f"output_dir={tmp_path}"])
+    (cfg.run_dir / "augment").mkdir(parents=True)
+    (cfg.run_dir / "augment" / "records.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match="augmentation has not finished .* it resumes"):
+        run(cfg)
+
+
+def test_a_student_path_that_does_not_exist_is_not_taken_for_a_hub_id(tmp_path):
+    from revthink.errors import ModelError
+    from revthink.models import resolve
+
+    with pytest.raises(ModelError, match=f"model folder not found: {tmp_path}/nope"):
+        resolve(str(tmp_path / "nope"))
+
+
+def test_an_override_of_one_list_item_says_to_give_the_whole_list():
+    with pytest.raises(ConfigError, match="one item of a list cannot be set; give the whole"):
+        load_config(Path(QUICKSTART), ["evaluate.benchmarks[0].limit=2"])

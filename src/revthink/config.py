@@ -458,6 +458,11 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     key, sep, value = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {item!r}: expected the form a.b=c")
+    if "[" in key:
+        raise ConfigError(
+            f"override {item!r}: one item of a list cannot be set; give the whole list, e.g. "
+            "evaluate.benchmarks=\"[{dataset: synthetic, split: test, limit: 100}]\""
+        )
     *parents, leaf = key.split(".")
     node = raw
     for part in parents:

@@ -77,6 +77,8 @@ def resolve(path: str, gguf_file: str | None = None) -> ModelSource:
         return ModelSource(str(local.parent), local.name)
     if gguf_file and local.is_dir() and not (local / gguf_file).is_file():
         raise ModelError(f"GGUF file {gguf_file!r} not found in {local}")
+    if not local.exists() and path.startswith(("/", "./", "../", "~")):
+        raise ModelError(f"model folder not found: {local} (a path, so not a Hub id)")
     return ModelSource(str(local) if local.exists() else path, gguf_file)
 
 

@@ -34,7 +34,7 @@ from rich.console import Console
 
 from revthink.config import ExperimentConfig, TrainConfig, to_dict
 from revthink.errors import DataError, RecordError
-from revthink.manifest import fingerprint, invalidate, is_complete, write_manifest
+from revthink.manifest import MANIFEST, fingerprint, invalidate, is_complete, write_manifest
 from revthink.method_names import trained
 from revthink.models import base_model, load_tokenizer
 from revthink.prompting import template_fingerprint
@@ -53,6 +53,11 @@ def run(cfg: ExperimentConfig) -> Path:
     records_path = cfg.run_dir / "augment" / "records.jsonl"
     names = trained(cfg.methods)
     examples = read_jsonl(records_path, AugmentedExample)
+    if not examples and not (records_path.parent / MANIFEST).is_file():
+        raise DataError(
+            f"{records_path.parent}: augmentation has not finished (no {MANIFEST}, no records "
+            "yet); run `revthink augment` with this config again, it resumes"
+        )
     train_set, validation_set = split(examples, cfg.train, cfg.seed)
     tokenizer = load_tokenizer(cfg.train.student)
     console.print(
