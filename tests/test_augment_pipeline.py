@@ -188,6 +188,40 @@ def test_rule_backward_needs_no_question_call_and_checks_the_masked_number(
     assert_funnel_adds_up(funnel, records)
 
 
+@pytest.mark.parametrize("fallback", ["none", "rule"])
+def test_a_failed_teacher_question_falls_back_to_the_rule_and_says_so(
+    tmp_path: Path, fallback: str
+) -> None:
+    """p1's teacher keeps the hidden 5 in Q_b (no reversal); p2's is fine. With the fallback
+    p1 gets the rule's question, skips the verdict, and its record says who wrote Q_b."""
+    rule = mask_number(SUM, seed=0)
+    assert rule is not None
+
+    def script(request: GenerationRequest, nth: int) -> GenerationResult:
+        pid, purpose = request.problem_id, request.purpose
+        if pid == "p1" and purpose == "backward_question":
+            return ok("Hidden: 5\nBackward question: Ann has 5 pens and 1205 in all. How many?")
+        if pid == "p1" and purpose == "backward_reasoning":
+            return ok(f"The answer is {rule.answer}.")
+        if purpose == "consistency":
+            assert pid == "p2"  # the rule-made record is checked exactly, not judged
+            return ok("It recovers it.\nTrue")
+        return BACKWARD_SCRIPT[pid][purpose]
+
+    records, funnel, _ = run([SUM, OTHER], ScriptedTeacher(script), tmp_path, k=2,
+                             backward_fallback=fallback)
+    assert_funnel_adds_up(funnel, records)
+    origins = {r.id: (r.backward_origin, r.backward_question) for r in records}
+    assert origins["p2"][0] == "teacher"
+    if fallback == "none":
+        assert "p1" not in origins and funnel.fallback == {}
+        assert funnel.dropped == {"backward_question:hidden_in_backward_question": 1}
+    else:
+        assert origins["p1"] == ("rule", rule.question)
+        assert funnel.fallback == {"hidden_in_backward_question": 1} and funnel.dropped == {}
+        assert funnel.to_json()["fallback"] == {"hidden_in_backward_question": 1}
+
+
 def test_unparseable_verdicts_are_retried_then_dropped(tmp_path: Path) -> None:
     def script(request: GenerationRequest, nth: int) -> GenerationResult:
         if request.purpose == "consistency":

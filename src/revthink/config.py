@@ -128,6 +128,9 @@ class AugmentConfig:
     max_tokens: int = 512
     filter: Literal["correct", "correct+consistent"] = "correct+consistent"
     backward: Literal["teacher", "rule"] = "teacher"  # rule: mask a number of Q (maths only)
+    # rule: where the teacher's backward question fails the reversal checks, mask a number of Q
+    # instead (records say which: backward_origin)
+    backward_fallback: Literal["none", "rule"] = "none"
     answer_aug: int = 0  # extra correct forward reasonings kept per problem (answer_aug method)
     rephrase: bool = False  # also ask the teacher to rephrase Q (rephrase method)
     # quality flags (revthink.augment.quality) that drop a record; the others are only counted
@@ -142,6 +145,11 @@ class AugmentConfig:
             "an integer >= 1 (or null for every problem)",
         )
         _require(self.k >= 1, "augment.k", "an integer >= 1")
+        _require(
+            self.backward_fallback == "none" or self.backward == "teacher",
+            "augment.backward_fallback", "none when augment.backward is rule (nothing to fall "
+            "back from)",
+        )
         _require(self.max_tokens >= 1, "augment.max_tokens", "an integer >= 1")
         _require(self.temperature >= 0, "augment.temperature", "a number >= 0")
         _require(self.answer_aug >= 0, "augment.answer_aug", "an integer >= 0")

@@ -70,7 +70,8 @@ class AugmentedExample:
     number of a rule-made question, or what the teacher said it hid (None in records written
     before teachers named it); ``extra_forward`` holds further correct forward reasonings
     (answer augmentation); ``rephrased_question`` is set when the teacher was asked to rephrase
-    Q; ``flags`` are the quality flags the record raised (``revthink.augment.quality``).
+    Q; ``flags`` are the quality flags the record raised (``revthink.augment.quality``);
+    ``backward_origin`` says whether the teacher or the rule wrote Q_b (``backward_fallback``).
     """
 
     problem: Problem
@@ -83,6 +84,7 @@ class AugmentedExample:
     rephrased_question: str | None = None
     teacher: str = ""
     flags: tuple[str, ...] = ()
+    backward_origin: str = ""  # who wrote Q_b: "teacher" or "rule" ("" in older records)
 
     @property
     def id(self) -> str:

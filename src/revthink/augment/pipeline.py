@@ -7,7 +7,8 @@ Steps, each sent for all its problems together (see ``steps``):
 2. rephrase (optional): a reworded Q, kept when there is one, never a reason to drop;
 3. backward question: Q_b from the teacher, who names the piece of Q it hid and is asked again
    when Q does not state that piece, Q_b does, or Q_b leaves out the answer
-   (``quality.reversal_defect``); or made by rule (a number of Q masked as x);
+   (``quality.reversal_defect``); or made by rule (a number of Q masked as x); with
+   ``backward_fallback: rule``, by rule where every teacher try failed those checks;
 4. backward reasoning: R_b answering Q_b, which must reach the hidden piece (for rule-made
    questions the masked number, exactly);
 5. consistency: the teacher's True/False verdict on (Q, A, Q_b, R_b). Rule-made records skip
@@ -50,6 +51,7 @@ class Backward:
     reasoning: str
     answer: str  # the hidden piece: the masked number, or what the teacher says it hid
     consistent: bool | None  # the verdict; None when the teacher gave none
+    origin: str  # who wrote the question: "teacher" or "rule"
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def augment(
     correct = [p for p in problems if p.id in forward]
     funnel.forward_correct = len(correct)
     rephrased = runner.run(REPHRASE_STEP, correct).texts if cfg.rephrase else {}
-    backward = _backward(runner, correct, cfg.backward, seed, family)
+    backward = _backward(runner, correct, cfg, seed, family)
     funnel.consistent = sum(b.consistent is True for b in backward.values())
     records = []
     for p in (p for p in correct if p.id in backward):
@@ -109,7 +111,7 @@ def augment(
                 backward_reasoning=half.reasoning, consistent=half.consistent,
                 backward_answer=half.answer, extra_forward=tuple(forward[p.id][1:]),
                 rephrased_question=rephrased.get(p.id, [None])[0], teacher=calls.teacher.name,
-                flags=flags,
+                flags=flags, backward_origin=half.origin,
             )
         )
     funnel.kept = len(records)
@@ -119,32 +121,55 @@ def augment(
 
 
 def _backward(
-    runner: _Runner, problems: Sequence[Problem], mode: str, seed: int, family: str
+    runner: _Runner, problems: Sequence[Problem], cfg: AugmentConfig, seed: int, family: str
 ) -> dict[str, Backward]:
-    """Q_b, R_b and the verdict of each problem that got all three (in rule mode: two)."""
-    if mode == "rule":
+    """Q_b, R_b and the verdict of each problem that got all three (rule-made: two)."""
+    if cfg.backward == "rule":
         rules = _rule_questions(problems, seed, runner.funnel)
         questions = {pid: rule.question for pid, rule in rules.items()}
         hidden = {pid: rule.answer for pid, rule in rules.items()}
+        origin = dict.fromkeys(questions, "rule")
     else:
-        replies = _first(runner.keep(backward_question_step(family), problems))
-        read = {pid: prompts.read_backward_reply(text) for pid, text in replies.items()}
-        questions = {pid: reply.question for pid, reply in read.items() if reply}
-        hidden = {pid: reply.hidden for pid, reply in read.items() if reply}
+        questions, hidden, origin = _teacher_questions(runner, problems, cfg, seed, family)
     asked = [p for p in problems if p.id in questions]
     step = backward_reasoning_step(questions, hidden, family)
     reasonings = _first(runner.keep(step, asked))
     reasoned = [p for p in asked if p.id in reasonings]
     runner.funnel.backward_generated = len(reasoned)
-    if mode == "rule":
-        verdicts: dict[str, bool | None] = dict.fromkeys(reasonings, True)
-    else:
-        outcome = runner.run(consistency_step(questions, reasonings), reasoned)
-        verdicts = {pid: prompts.read_verdict(texts[0]) for pid, texts in outcome.texts.items()}
+    # a rule-made R_b reached the masked number exactly: a stronger test than any verdict
+    verdicts: dict[str, bool | None] = {p.id: True for p in reasoned if origin[p.id] == "rule"}
+    judged = [p for p in reasoned if origin[p.id] == "teacher"]
+    if judged:
+        outcome = runner.run(consistency_step(questions, reasonings), judged)
+        verdicts |= {pid: prompts.read_verdict(texts[0]) for pid, texts in outcome.texts.items()}
     return {
-        p.id: Backward(questions[p.id], reasonings[p.id], hidden[p.id], verdicts.get(p.id))
+        p.id: Backward(questions[p.id], reasonings[p.id], hidden[p.id], verdicts.get(p.id),
+                       origin[p.id])
         for p in reasoned
     }
+
+
+def _teacher_questions(
+    runner: _Runner, problems: Sequence[Problem], cfg: AugmentConfig, seed: int, family: str
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The teacher's Q_b and hidden piece per problem, and who wrote each; with
+    ``backward_fallback: rule`` a problem whose every try failed the checks gets the rule's
+    question where it has a number to mask (counted in the funnel by the teacher's failure)."""
+    outcome = runner.run(backward_question_step(family), problems)
+    read = {pid: prompts.read_backward_reply(texts[0]) for pid, texts in outcome.texts.items()}
+    questions = {pid: reply.question for pid, reply in read.items() if reply}
+    hidden = {pid: reply.hidden for pid, reply in read.items() if reply}
+    origin = dict.fromkeys(questions, "teacher")
+    for problem in (p for p in problems if p.id in outcome.failed):
+        reason = outcome.failed[problem.id]
+        rule = mask_number(problem, seed) if cfg.backward_fallback == "rule" else None
+        if rule is None:
+            runner.funnel.drop("backward_question", reason)
+            continue
+        questions[problem.id], hidden[problem.id] = rule.question, rule.answer
+        origin[problem.id] = "rule"
+        runner.funnel.fallback[reason] += 1
+    return questions, hidden, origin
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ class Funnel:
     extra_forward: int = 0  # further correct forward reasonings kept (answer augmentation)
     rephrased: int = 0
     flagged: Counter[str] = field(default_factory=Counter)  # records raising each quality flag
+    # backward questions made by rule where the teacher's failed, by the teacher's failure
+    fallback: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     bad_answers: Counter[str] = field(default_factory=Counter)
     failure: str | None = None  # why the stage stopped without a manifest
@@ -59,6 +61,7 @@ class Funnel:
         data["dropped"] = dict(sorted(self.dropped.items()))
         data["bad_answers"] = dict(sorted(self.bad_answers.items()))
         data["flagged"] = dict(sorted(self.flagged.items()))
+        data["fallback"] = dict(sorted(self.fallback.items()))
         if self.failure is None:  # a finished stage has nothing to say here
             del data["failure"]
         return data
