@@ -279,3 +279,40 @@ def test_the_progress_rate_is_an_average_even_when_answers_arrive_together() -> 
     now[0] = 10.001
     [state] = bar.tasks
     assert RateColumn().render(state).plain == "0.8 req/s"
+
+
+@pytest.mark.parametrize("fallback", ["none", "rule"])
+def test_hybrid_lets_the_teacher_word_the_question_around_the_rules_number(
+    tmp_path: Path, fallback: str
+) -> None:
+    """p1: the teacher words Q_b around the number the rule hid (5 is not it: the rule hides
+    one of 5 and 1,200); p2's numbers repeat, so nothing to hide. A Q_b that still states the
+    hidden number is asked again, then dropped or replaced by the rule's draft."""
+    rule = mask_number(SUM, seed=0)
+    assert rule is not None
+    other = "1,200" if rule.answer == "5" else "5"
+    good = f"Ann has some pens and buys {other} more; 1205 in all. How many was the part hidden?"
+    bad = f"Ann has 5 pens and buys 1,200 more, 1205 in all. What is {rule.answer}?"
+
+    def script(request: GenerationRequest, nth: int) -> GenerationResult:
+        if request.purpose == "forward":
+            return ok(f"The answer is {1205 if request.problem_id == 'p1' else 4}.")
+        if request.purpose == "backward_question":
+            assert request.problem_id == "p1" and f"Hidden number: {rule.answer}" in (
+                request.messages[-1].content)
+            return ok(f"Backward question: {good if fallback == 'none' else bad}")
+        assert request.purpose == "backward_reasoning"  # checked exactly: no verdict asked
+        return ok(f"The answer is {rule.answer}.")
+
+    teacher = ScriptedTeacher(script)
+    records, funnel, _ = run([SUM, OTHER], teacher, tmp_path, backward="hybrid", k=2,
+                             backward_fallback=fallback)
+    assert_funnel_adds_up(funnel, records)
+    [record] = records
+    assert record.backward_answer == rule.answer and record.consistent is True
+    if fallback == "none":
+        assert (record.backward_origin, record.backward_question) == ("hybrid", good)
+    else:  # both tries kept the hidden number: the rule's draft stands in
+        assert (record.backward_origin, record.backward_question) == ("rule", rule.question)
+        assert funnel.fallback == {"hidden_in_backward_question": 1}
+    assert funnel.dropped == {"backward_question:no_maskable_number": 1}

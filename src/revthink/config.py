@@ -127,9 +127,11 @@ class AugmentConfig:
     temperature: float = 0.7
     max_tokens: int = 512
     filter: Literal["correct", "correct+consistent"] = "correct+consistent"
-    backward: Literal["teacher", "rule"] = "teacher"  # rule: mask a number of Q (maths only)
-    # rule: where the teacher's backward question fails the reversal checks, mask a number of Q
-    # instead (records say which: backward_origin)
+    # rule: mask a number of Q (maths only); hybrid: the rule picks the number, the teacher
+    # words the backward question around it (maths only; R_b is checked exactly either way)
+    backward: Literal["teacher", "rule", "hybrid"] = "teacher"
+    # rule: where the teacher's backward question fails the reversal checks, use the rule's
+    # masked-number question instead (records say which: backward_origin)
     backward_fallback: Literal["none", "rule"] = "none"
     answer_aug: int = 0  # extra correct forward reasonings kept per problem (answer_aug method)
     rephrase: bool = False  # also ask the teacher to rephrase Q (rephrase method)
@@ -146,7 +148,7 @@ class AugmentConfig:
         )
         _require(self.k >= 1, "augment.k", "an integer >= 1")
         _require(
-            self.backward_fallback == "none" or self.backward == "teacher",
+            self.backward_fallback == "none" or self.backward != "rule",
             "augment.backward_fallback", "none when augment.backward is rule (nothing to fall "
             "back from)",
         )

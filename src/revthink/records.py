@@ -84,7 +84,7 @@ class AugmentedExample:
     rephrased_question: str | None = None
     teacher: str = ""
     flags: tuple[str, ...] = ()
-    backward_origin: str = ""  # who wrote Q_b: "teacher" or "rule" ("" in older records)
+    backward_origin: str = ""  # who wrote Q_b: "teacher", "rule", "hybrid" ("" in older records)
 
     @property
     def id(self) -> str:

@@ -8,11 +8,12 @@ Steps, each sent for all its problems together (see ``steps``):
 3. backward question: Q_b from the teacher, who names the piece of Q it hid and is asked again
    when Q does not state that piece, Q_b does, or Q_b leaves out the answer
    (``quality.reversal_defect``); or made by rule (a number of Q masked as x); with
-   ``backward_fallback: rule``, by rule where every teacher try failed those checks;
+   ``backward_fallback: rule``, by rule where every teacher try failed those checks; or, with
+   ``backward: hybrid``, worded by the teacher around the number the rule chose to hide;
 4. backward reasoning: R_b answering Q_b, which must reach the hidden piece (for rule-made
-   questions the masked number, exactly);
-5. consistency: the teacher's True/False verdict on (Q, A, Q_b, R_b). Rule-made records skip
-   it: their R_b was checked exactly, which is the stronger test.
+   and hybrid questions the masked number, exactly);
+5. consistency: the teacher's True/False verdict on (Q, A, Q_b, R_b). Rule-made and hybrid
+   records skip it: their R_b was checked exactly, which is the stronger test.
 
 ``filter: correct+consistent`` drops records the verdict rejects; ``correct`` keeps them with
 the verdict recorded. Every record then gets its quality flags (``quality``), counted in the
@@ -51,7 +52,7 @@ class Backward:
     reasoning: str
     answer: str  # the hidden piece: the masked number, or what the teacher says it hid
     consistent: bool | None  # the verdict; None when the teacher gave none
-    origin: str  # who wrote the question: "teacher" or "rule"
+    origin: str  # who wrote the question: "teacher", "rule" or "hybrid" (rule's number)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ def _backward(
         questions = {pid: rule.question for pid, rule in rules.items()}
         hidden = {pid: rule.answer for pid, rule in rules.items()}
         origin = dict.fromkeys(questions, "rule")
+    elif cfg.backward == "hybrid":
+        questions, hidden, origin = _hybrid_questions(runner, problems, cfg, seed)
     else:
         questions, hidden, origin = _teacher_questions(runner, problems, cfg, seed, family)
     asked = [p for p in problems if p.id in questions]
@@ -137,7 +140,8 @@ def _backward(
     reasoned = [p for p in asked if p.id in reasonings]
     runner.funnel.backward_generated = len(reasoned)
     # a rule-made R_b reached the masked number exactly: a stronger test than any verdict
-    verdicts: dict[str, bool | None] = {p.id: True for p in reasoned if origin[p.id] == "rule"}
+    verdicts: dict[str, bool | None] = {
+        p.id: True for p in reasoned if origin[p.id] in ("rule", "hybrid")}
     judged = [p for p in reasoned if origin[p.id] == "teacher"]
     if judged:
         outcome = runner.run(consistency_step(questions, reasonings), judged)
@@ -172,6 +176,25 @@ def _teacher_questions(
     return questions, hidden, origin
 
 
+def _hybrid_questions(
+    runner: _Runner, problems: Sequence[Problem], cfg: AugmentConfig, seed: int
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The rule picks the number to hide; the teacher words Q_b around it, checked like its own
+    questions; with ``backward_fallback: rule`` the rule's draft stands in where every try
+    failed."""
+    rules = _rule_questions(problems, seed, runner.funnel)
+    outcome = runner.run(hybrid_question_step(rules), [p for p in problems if p.id in rules])
+    questions = {pid: texts[0] for pid, texts in outcome.texts.items()}
+    origin = dict.fromkeys(questions, "hybrid")
+    for pid, reason in outcome.failed.items():
+        if cfg.backward_fallback == "rule":
+            questions[pid], origin[pid] = rules[pid].question, "rule"
+            runner.funnel.fallback[reason] += 1
+        else:
+            runner.funnel.drop("backward_question", reason)
+    return questions, {pid: rules[pid].answer for pid in questions}, origin
+
+
 # ---------------------------------------------------------------------------------------------
 # Steps: what each asks and how its answers are judged
 # ---------------------------------------------------------------------------------------------
@@ -200,6 +223,30 @@ def backward_question_step(family: str) -> Step:
         return reversal_defect(problem, reply.hidden, reply.question)
 
     return Step("backward_question", messages, check, clean=prompts.clean_backward_reply)
+
+
+def hybrid_question_step(rules: dict[str, RuleBackward]) -> Step:
+    """Q_b worded by the teacher around the number the rule hid, checked as a reversal of it."""
+
+    def messages(problem: Problem) -> tuple[Message, ...]:
+        rule = rules[problem.id]
+        return prompts.hybrid_question_messages(problem, rule.answer, rule.question)
+
+    def check(problem: Problem, text: str) -> str | None:
+        if not text:
+            return "empty"
+        return reversal_defect(problem, rules[problem.id].answer, text)
+
+    return Step("backward_question", messages, check, clean=_first_paragraph)
+
+
+def _first_paragraph(text: str) -> str:
+    """The question of a reply: its first paragraph, without a "Backward question:" label (or
+    the question of a two-line "Hidden: ... / Backward question: ..." reply)."""
+    reply = prompts.read_backward_reply(text)
+    if reply is not None:
+        return reply.question
+    return prompts.clean_question(prompts.clean_question(text).split("\n\n", 1)[0])
 
 
 def backward_reasoning_step(

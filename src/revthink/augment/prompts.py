@@ -201,6 +201,15 @@ BACKWARD_REASONING_FORMAT: dict[str, str] = {
     "text": 'End with "The answer is X." where X is your short answer.',
 }
 
+# backward: hybrid: the rule has chosen the number to hide; the teacher only words the question
+HYBRID_INSTRUCTION = (
+    "You turn a maths word problem around. The number to hide is chosen for you, and a plain "
+    "draft of the backward problem writes it as x. Rewrite the draft as a natural word problem: "
+    "keep every other number and fact, give the original final answer as a known fact, do not "
+    "write the hidden number anywhere, and end by asking for the hidden quantity in words. "
+    'Reply with one line: "Backward question: " and the new problem.'
+)
+
 CONSISTENCY_INSTRUCTION = (
     "Below are a question with its correct answer, a backward question that takes that answer "
     "as given, and a reasoning that answers the backward question. Decide whether the backward "
@@ -245,6 +254,13 @@ def backward_question_messages(problem: Problem, family: str) -> tuple[Message, 
         turns += [Message("user", _qa(question, answer)), Message("assistant", reply)]
     turns.append(Message("user", _qa(question_text(problem), shown_answer(problem))))
     return tuple(turns)
+
+
+def hybrid_question_messages(problem: Problem, hidden: str, draft: str) -> tuple[Message, ...]:
+    """The hybrid mode's request: the problem, its answer, the number the rule hid, the draft."""
+    body = (f"{HYBRID_INSTRUCTION}\n\n{_qa(question_text(problem), shown_answer(problem))}\n"
+            f"Hidden number: {hidden}\nDraft: {draft}")
+    return (Message("user", body),)
 
 
 def backward_reasoning_messages(backward_question: str, family: str) -> tuple[Message, ...]:
@@ -323,7 +339,7 @@ def fingerprint() -> str:
     """Hash of every prompt text: editing a prompt makes the augmentation stage run again."""
     blob = json.dumps(
         [BACKWARD_INSTRUCTIONS, BACKWARD_EXAMPLES, BACKWARD_REASONING_FORMAT,
-         CONSISTENCY_INSTRUCTION, REPHRASE_INSTRUCTION,
+         CONSISTENCY_INSTRUCTION, REPHRASE_INSTRUCTION, HYBRID_INSTRUCTION,
          [forward_instruction(kind) for kind in ANSWER_FORMAT]],  # type: ignore[arg-type]
         sort_keys=True, default=str,
     )

@@ -42,7 +42,8 @@ console = Console(stderr=True)
 
 NO_REVERSALS = (
     "the teacher's backward questions failed the reversal checks (docs/teacher_audit.md): try "
-    "a stronger teacher, a larger augment.k, or augment.backward: rule where answers are numbers"
+    "a stronger teacher, a larger augment.k, or, where answers are numbers, augment.backward: "
+    "hybrid or rule (or augment.backward_fallback: rule)"
 )
 
 

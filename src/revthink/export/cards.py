@@ -29,6 +29,10 @@ from revthink.report.stage import PAIRED_NOTE, augmentation_section, combined_re
 from revthink.report.tables import Grid, key_values, paired_grid, results_grid
 
 CARD = "README.md"
+BACKWARD_SOURCES = {
+    "teacher": "teacher", "rule": "rule that masks a number of Q",
+    "hybrid": "teacher, worded around the number a rule chose to hide",
+}
 TRAIN_SUMMARY_KEYS = ("rows", "steps", "dtype", "train_seconds", "losses")
 
 
@@ -100,7 +104,9 @@ def dataset_card(cfg: ExperimentConfig, run_dir: Path, records: int, data_files:
         + f"; source: {source}), each augmented by the teacher {_teacher(cfg)} with a forward "
         "reasoning, a backward question and a backward reasoning (RevThink). Records were "
         f"kept when {_filter(cfg.augment.filter)}; backward questions came from the "
-        f"{'teacher' if cfg.augment.backward == 'teacher' else 'rule that masks a number of Q'}."
+        f"{BACKWARD_SOURCES[cfg.augment.backward]}"
+        + (" (the rule's where the teacher's failed the checks)"
+           if cfg.augment.backward_fallback == "rule" else "") + "."
     )
     columns = Grid(("column", "meaning"), tuple(COLUMNS.items()))
     license_text = Text(
