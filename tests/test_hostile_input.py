@@ -68,28 +68,30 @@ def test_a_lora_target_the_model_lacks_names_its_linear_layers(request):
         prepare_model(cfg, "cpu")
 
 
-def test_a_full_disk_is_one_line_that_says_how_to_go_on(monkeypatch, capsys, tmp_path):
+@pytest.mark.parametrize(("error", "code", "message"), [
+    # what a read-only folder gives (root, as CI runs, may write anywhere)
+    (PermissionError(13, "Permission denied", "{runs}/x"), 1, "error: {runs}/x: Permission "
+     "denied (check that the path is a folder this user may write to)"),
+    (OSError(28, "No space left on device", "{runs}/r.jsonl"), 1, "error: {runs}/r.jsonl: No "
+     "space left on device; fix it and run the same command again (finished work is kept)"),
+    (KeyboardInterrupt(), 130, "interrupted; run the same command again to resume (finished "
+     "work is kept)"),
+])
+def test_the_machine_failing_under_a_stage_is_one_line_that_says_how_to_go_on(
+    monkeypatch, capsys, tmp_path, error, code, message
+):
     from revthink.augment import stage
 
-    def full(cfg):
-        raise OSError(28, "No space left on device", str(tmp_path / "runs" / "records.jsonl"))
+    runs = tmp_path / "runs"
+    if isinstance(error, OSError):
+        error = type(error)(error.errno, error.strerror, error.filename.format(runs=runs))
 
-    monkeypatch.setattr(stage, "run", full)
-    code, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={tmp_path}/runs")
-    assert code == 1
-    assert err.strip() == (f"error: {tmp_path}/runs/records.jsonl: No space left on device; fix "
-                           "it and run the same command again (finished work is kept)")
+    def fail(cfg):
+        raise error
 
-
-def test_ctrl_c_says_how_to_resume(monkeypatch, capsys, tmp_path):
-    from revthink.augment import stage
-
-    def interrupted(cfg):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(stage, "run", interrupted)
-    code, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={tmp_path}/runs")
-    assert code == 130 and "interrupted; run the same command again to resume" in err
+    monkeypatch.setattr(stage, "run", fail)
+    got, _, err = cli(monkeypatch, capsys, "augment", QUICKSTART, f"output_dir={runs}")
+    assert got == code and err.strip() == message.format(runs=runs)
 
 
 def test_a_stage_that_runs_again_says_what_changed(tmp_path, caplog):
