@@ -112,3 +112,27 @@ def test_what_augment_would_refuse_is_a_problem_before_it_runs(tmp_path):
     assert validate_all([path]) == [
         f"{path}: key 'train.eval_split': 'dev' is not a split of synthetic "
         "(train, validation, test, hard)"]
+
+
+def test_a_dataset_of_local_files_is_read_so_a_missing_file_or_bad_row_is_found(tmp_path):
+    spec = _write(tmp_path, "mine.yaml", "name: mine\nanswer_type: number\nfamily: math\nlocal:\n"
+                  "  format: fields\n  splits: {test: t.csv}\n  fields: {question: q, answer: a}\n")
+    [missing] = validate_all([spec])
+    assert "t.csv: file not found" in missing
+    _write(tmp_path, "t.csv", "q,a\n2+2?,4\n")
+    assert validate_all([spec]) == []
+    _write(tmp_path, "t.csv", "q,a\n2+2?,4\nAdd 2, 3,5\n")
+    [bad_row] = validate_all([spec])
+    assert "t.csv:3: 3 fields, the header has 2" in bad_row
+
+
+def test_a_config_naming_such_a_dataset_has_its_files_read_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "mine.yaml", "name: mine\nanswer_type: number\nfamily: math\nlocal:\n"
+           "  format: fields\n  splits: {test: t.csv}\n  fields: {question: q, answer: a}\n")
+    config = _write(tmp_path, "c.yaml", "name: c\nmethods: [zero_shot]\nevaluate:\n"
+                    "  benchmarks: [{dataset: mine.yaml, split: test}]\n")
+    [missing] = validate_all([config])
+    assert "t.csv: file not found" in missing
+    _write(tmp_path, "t.csv", "q,a\n2+2?,4\n")
+    assert validate_all([config]) == []

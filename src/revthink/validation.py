@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from revthink.config import ExperimentConfig, load_config, read_yaml
+from revthink.data import load_problems
 from revthink.data.registry import get_spec, load_registry_file
 from revthink.data.spec import REGISTRY_DIR, DatasetSpec, parse_spec
 from revthink.errors import ConfigError, RevthinkError
@@ -57,9 +58,18 @@ def _is_dataset_yaml(path: Path) -> bool:
 
 
 def _check_dataset(path: Path) -> list[str]:
-    load = load_registry_file if path.parent.resolve() == REGISTRY_DIR else parse_spec
+    """A registry entry is parsed; a user's dataset of local files only is also read, split
+    by split, so a missing file or a bad row is found now, not when a stage loads it."""
+    if path.parent.resolve() == REGISTRY_DIR:
+        try:
+            load_registry_file(path)
+        except RevthinkError as err:
+            return [str(err)]
+        return []
     try:
-        load(path)
+        spec = parse_spec(path)
+        for split in spec.split_names if spec.hub is None else ():
+            load_problems(str(path), split)
     except RevthinkError as err:
         return [str(err)]
     return []
@@ -72,7 +82,16 @@ def _check_config(path: Path) -> list[str]:
     except RevthinkError as err:
         return [str(err)]
     problems = [f"{path}: {p}" for config in configs for p in _dataset_references(config)]
+    if not problems:  # the user's own dataset files are read too, as the stages will
+        problems = [p for spec in _user_datasets(configs) for p in _check_dataset(spec)]
     return list(dict.fromkeys(problems))
+
+
+def _user_datasets(configs: list[ExperimentConfig]) -> list[Path]:
+    """The dataset YAML files (not registry names) the configs name, each once."""
+    names = {c.augment.data.dataset for c in configs}
+    names |= {b.dataset for c in configs for b in c.evaluate.benchmarks}
+    return sorted(Path(n) for n in names if n.endswith((".yaml", ".yml")) and Path(n).is_file())
 
 
 def _configs(path: Path) -> list[ExperimentConfig]:
