@@ -114,9 +114,15 @@ def test_what_augment_would_refuse_is_a_problem_before_it_runs(tmp_path):
         "(train, validation, test, hard)"]
 
 
+def _local_dataset(tmp_path: Path) -> Path:
+    """``mine.yaml``: a number dataset whose test split is the local file ``t.csv``."""
+    return _write(tmp_path, "mine.yaml", "name: mine\nanswer_type: number\nfamily: math\n"
+                  "local:\n  format: fields\n  splits: {test: t.csv}\n"
+                  "  fields: {question: q, answer: a}\n")
+
+
 def test_a_dataset_of_local_files_is_read_so_a_missing_file_or_bad_row_is_found(tmp_path):
-    spec = _write(tmp_path, "mine.yaml", "name: mine\nanswer_type: number\nfamily: math\nlocal:\n"
-                  "  format: fields\n  splits: {test: t.csv}\n  fields: {question: q, answer: a}\n")
+    spec = _local_dataset(tmp_path)
     [missing] = validate_all([spec])
     assert "t.csv: file not found" in missing
     _write(tmp_path, "t.csv", "q,a\n2+2?,4\n")
@@ -128,8 +134,7 @@ def test_a_dataset_of_local_files_is_read_so_a_missing_file_or_bad_row_is_found(
 
 def test_a_config_naming_such_a_dataset_has_its_files_read_too(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path, "mine.yaml", "name: mine\nanswer_type: number\nfamily: math\nlocal:\n"
-           "  format: fields\n  splits: {test: t.csv}\n  fields: {question: q, answer: a}\n")
+    _local_dataset(tmp_path)
     config = _write(tmp_path, "c.yaml", "name: c\nmethods: [zero_shot]\nevaluate:\n"
                     "  benchmarks: [{dataset: mine.yaml, split: test}]\n")
     [missing] = validate_all([config])

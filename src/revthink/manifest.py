@@ -81,7 +81,7 @@ def is_complete(stage_dir: Path, expected: Mapping[str, Any]) -> bool:
 
 
 def _differences(written: Any, expected: dict[str, Any]) -> str:
-    """Which parts of two fingerprints differ, in words: "config (train settings), inputs"."""
+    """Which parts of two fingerprints differ, in words: "settings, input files, 'method'"."""
     if not isinstance(written, dict):
         return "settings (the manifest has no fingerprint)"
     names = {"config_hash": "settings", "inputs": "input files", "seed": "seed"}

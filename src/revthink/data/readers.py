@@ -119,10 +119,10 @@ def _csv_rows(path: Path, text: str) -> list[RawRow]:
     try:
         for data in reader:
             if None in data:  # more fields than the header: an unquoted comma shifted them
+                header = len(reader.fieldnames or ())
                 raise DataError(
-                    f"{path}:{reader.line_num}: {len(reader.fieldnames or []) + len(data[None])} "
-                    f"fields, the header has {len(reader.fieldnames or [])}; put a field that "
-                    "contains a comma in double quotes"
+                    f"{path}:{reader.line_num}: {header + len(data[None])} fields, the header "
+                    f"has {header}; put a field that contains a comma in double quotes"
                 )
             rows.append(RawRow(f"{path}:{reader.line_num}", f"{path.stem}-{len(rows)}", data))
     except csv.Error as err:
