@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,30 @@ def test_hybrid_lets_the_teacher_word_the_question_around_the_rules_number(
         assert (record.backward_origin, record.backward_question) == ("rule", rule.question)
         assert funnel.fallback == {"hidden_in_backward_question": 1}
     assert funnel.dropped == {"backward_question:no_maskable_number": 1}
+
+
+def test_hybrid_hides_the_concept_of_a_choice_problem(tmp_path: Path) -> None:
+    """A choice problem's concept is the rule's piece: the teacher is told the word, words Q_b
+    without it, and R_b must reach it; a choice problem without a concept has nothing to hide."""
+    blow = Problem(id="c1", dataset="t", question="The punishing blow seemed to what the efforts?",
+                   answer="B", answer_type="choice", options=("help", "ignore"),
+                   concept="punishing")
+    bare = dataclasses.replace(blow, id="c2", concept="")
+    worded = 'The blow seemed to "ignore" the efforts. What kind of blow was it?'
+
+    def script(request: GenerationRequest, nth: int) -> GenerationResult:
+        if request.purpose == "forward":
+            return ok("The answer is (B).")
+        if request.purpose == "backward_question":
+            assert "Hidden word: punishing" in request.messages[-1].content
+            return ok(f"Backward question: {worded}")
+        assert request.purpose == "backward_reasoning"
+        return ok("It hit hard. The answer is punishing.")
+
+    records, funnel, _ = run([blow, bare], ScriptedTeacher(script), tmp_path,
+                             backward="hybrid", k=1)
+    assert_funnel_adds_up(funnel, records)
+    [record] = records
+    assert (record.backward_question, record.backward_answer) == (worded, "punishing")
+    assert record.backward_origin == "hybrid"
+    assert funnel.dropped == {"backward_question:no_concept": 1}

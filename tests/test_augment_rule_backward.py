@@ -1,4 +1,5 @@
-"""Rule-made backward questions: one number of Q hidden as x, its value the exact answer."""
+"""Rule-made backward questions: one number of Q hidden as x, its value the exact answer; or
+a choice problem's concept hidden as a blank."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import dataclasses
 import pytest
 
 from revthink.answers import is_correct
-from revthink.augment.rule_backward import mask_number, maskable_numbers
+from revthink.augment.quality import reaches, reversal_defect
+from revthink.augment.rule_backward import (
+    mask_concept,
+    mask_number,
+    maskable_numbers,
+    rule_backward,
+)
+from revthink.data import find_data_dir, load_problems
 from revthink.records import Problem
 
 
@@ -94,3 +102,50 @@ def test_a_number_equal_to_the_stated_answer_is_never_hidden() -> None:
     for seed in range(10):
         assert mask_number(dataclasses.replace(p, answer="10"), seed).answer == "7"  # type: ignore[union-attr]
     assert mask_number(p, 0, avoid=["7.0", "10"]) is None
+
+
+def choice(question: str, concept: str, options: tuple[str, ...] = ("lake", "ignore", "desk"),
+           answer: str = "B") -> Problem:
+    return Problem(id="c", dataset="t", question=question, answer=answer, answer_type="choice",
+                   options=options, concept=concept)
+
+
+def test_a_choice_problem_hides_its_concept_as_a_blank_and_states_the_answer() -> None:
+    p = choice("The Punishing blow seemed to what the efforts made?", "punishing")
+    rule = rule_backward(p, seed=0)
+    assert rule == mask_concept(p)
+    assert rule is not None and rule.answer == "Punishing"  # as Q writes it
+    blanked, ask = rule.question.split("\n")
+    assert blanked == "The ___ blow seemed to what the efforts made?"
+    assert ask == 'We know that the answer to this question is "ignore". What does ___ stand for?'
+    assert reversal_defect(p, rule.answer, rule.question) is None
+    assert reaches("So ___ is punishing. The answer is punishing.", rule.answer)
+
+
+@pytest.mark.parametrize(("question", "concept", "options"), [
+    ("Where do you keep a pen?", "", ("lake", "ignore", "desk")),  # the source names none
+    ("A pen, or a pen?", "pen", ("lake", "ignore", "desk")),  # stated twice: it would stay
+    ("Where is the pencil?", "pen", ("lake", "ignore", "desk")),  # not a word of Q
+    ("Where is a desk lamp?", "desk", ("lake", "desk drawer", "x")),  # the answer names it
+    ("Fill ___ with a pen?", "pen", ("lake", "ignore", "desk")),  # a blank is already there
+])
+def test_no_concept_to_hide(question: str, concept: str, options: tuple[str, ...]) -> None:
+    assert mask_concept(choice(question, concept, options)) is None
+
+
+def test_numbers_still_go_to_the_number_rule() -> None:
+    p = problem("Sam has 4 apples and buys 6 more. How many now?")
+    assert rule_backward(p, seed=3) == mask_number(p, seed=3)
+
+
+def test_most_commonsenseqa_problems_get_a_rule_question_that_passes_the_checks() -> None:
+    """The source's concept is a word of the stem for most problems, and the rule's question
+    is a reversal by the project's own check."""
+    data_dir = find_data_dir()
+    assert data_dir is not None, "the shared data folder (../shared/data) was not found"
+    problems = load_problems("commonsenseqa", "train", data_dir=data_dir)[:300]
+    rules = {p.id: rule for p in problems if (rule := mask_concept(p)) is not None}
+    assert len(rules) >= 0.8 * len(problems)
+    by_id = {p.id: p for p in problems}
+    assert [pid for pid, r in rules.items() if reversal_defect(by_id[pid], r.answer, r.question)
+            ] == []

@@ -42,6 +42,8 @@ def test_commonsenseqa_hub_row_is_flat():
     problem = _map("csqa", row)
     assert (problem.id, problem.question, problem.answer) == ("abc", "Where?", "C")
     assert problem.options == ("a", "b", "c", "d", "e")
+    assert problem.concept == "x"
+    assert _map("csqa", {k: v for k, v in row.items() if k != "question_concept"}).concept == ""
 
 
 def test_arc_hub_row_with_numeric_labels():

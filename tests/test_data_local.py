@@ -117,6 +117,7 @@ def test_commonsenseqa(data_dir):
     assert door.question.endswith("it also serves as a security measure at a what?")
     assert door.options == ("bank", "library", "department store", "mall", "new york")
     assert door.answer == "A"
+    assert door.concept == "revolving door"
 
 
 def test_arc_challenge_both_local_schemas(data_dir):

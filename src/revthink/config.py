@@ -127,11 +127,12 @@ class AugmentConfig:
     temperature: float = 0.7
     max_tokens: int = 512
     filter: Literal["correct", "correct+consistent"] = "correct+consistent"
-    # rule: mask a number of Q (maths only); hybrid: the rule picks the number, the teacher
-    # words the backward question around it (maths only; R_b is checked exactly either way)
+    # rule: mask a number of Q (numbers) or blank the concept of a choice problem whose source
+    # names it (CommonsenseQA); hybrid: the rule picks that piece, the teacher words the
+    # backward question around it (R_b must reach the piece either way)
     backward: Literal["teacher", "rule", "hybrid"] = "teacher"
     # rule: where the teacher's backward question fails the reversal checks, use the rule's
-    # masked-number question instead (records say which: backward_origin)
+    # question instead (records say which: backward_origin)
     backward_fallback: Literal["none", "rule"] = "none"
     answer_aug: int = 0  # extra correct forward reasonings kept per problem (answer_aug method)
     rephrase: bool = False  # also ask the teacher to rephrase Q (rephrase method)

@@ -33,6 +33,8 @@ class Problem:
 
     ``question`` is self-contained (passages and tables included); for ``choice`` problems the
     option texts are in ``options`` in letter order (A, B, ...) and ``answer`` is the letter.
+    ``concept`` is the word of the question the source says it is about (CommonsenseQA's
+    ``question_concept``): the piece a rule-made backward question of a choice problem hides.
     """
 
     id: str
@@ -42,6 +44,7 @@ class Problem:
     answer_type: AnswerType
     options: tuple[str, ...] = ()
     reference: str = ""  # the source's own rationale when it has one (e.g. GSM8K solutions)
+    concept: str = ""
 
     def __post_init__(self) -> None:
         if not self.question.strip():

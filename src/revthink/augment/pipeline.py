@@ -7,11 +7,12 @@ Steps, each sent for all its problems together (see ``steps``):
 2. rephrase (optional): a reworded Q, kept when there is one, never a reason to drop;
 3. backward question: Q_b from the teacher, who names the piece of Q it hid and is asked again
    when Q does not state that piece, Q_b does, or Q_b leaves out the answer
-   (``quality.reversal_defect``); or made by rule (a number of Q masked as x); with
-   ``backward_fallback: rule``, by rule where every teacher try failed those checks; or, with
-   ``backward: hybrid``, worded by the teacher around the number the rule chose to hide;
+   (``quality.reversal_defect``); or made by rule (a number of Q masked as x, or a choice
+   problem's concept blanked, ``rule_backward``); with ``backward_fallback: rule``, by rule
+   where every teacher try failed those checks; or, with ``backward: hybrid``, worded by the
+   teacher around the piece the rule chose to hide;
 4. backward reasoning: R_b answering Q_b, which must reach the hidden piece (for rule-made
-   and hybrid questions the masked number, exactly);
+   and hybrid questions the rule's piece);
 5. consistency: the teacher's True/False verdict on (Q, A, Q_b, R_b). Rule-made and hybrid
    records skip it: their R_b was checked exactly, which is the stronger test.
 
@@ -36,7 +37,7 @@ from revthink.augment import prompts
 from revthink.augment.calls import TeacherCalls
 from revthink.augment.quality import quality_flags, reaches, reversal_defect
 from revthink.augment.reporting import Funnel
-from revthink.augment.rule_backward import RuleBackward, mask_number
+from revthink.augment.rule_backward import RuleBackward, rule_backward
 from revthink.augment.steps import Sampling, Step, StepOutcome, run_step
 from revthink.config import AugmentConfig
 from revthink.errors import DataError
@@ -50,9 +51,9 @@ class Backward:
 
     question: str
     reasoning: str
-    answer: str  # the hidden piece: the masked number, or what the teacher says it hid
+    answer: str  # the hidden piece: the rule's, or what the teacher says it hid
     consistent: bool | None  # the verdict; None when the teacher gave none
-    origin: str  # who wrote the question: "teacher", "rule" or "hybrid" (rule's number)
+    origin: str  # who wrote the question: "teacher", "rule" or "hybrid" (rule's piece)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _backward(
     reasonings = _first(runner.keep(step, asked))
     reasoned = [p for p in asked if p.id in reasonings]
     runner.funnel.backward_generated = len(reasoned)
-    # a rule-made R_b reached the masked number exactly: a stronger test than any verdict
+    # a rule-made R_b reached the rule's hidden piece: a stronger test than any verdict
     verdicts: dict[str, bool | None] = {
         p.id: True for p in reasoned if origin[p.id] in ("rule", "hybrid")}
     judged = [p for p in reasoned if origin[p.id] == "teacher"]
@@ -158,7 +159,7 @@ def _teacher_questions(
 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The teacher's Q_b and hidden piece per problem, and who wrote each; with
     ``backward_fallback: rule`` a problem whose every try failed the checks gets the rule's
-    question where it has a number to mask (counted in the funnel by the teacher's failure)."""
+    question where it has a piece to hide (counted in the funnel by the teacher's failure)."""
     outcome = runner.run(backward_question_step(family), problems)
     read = {pid: prompts.read_backward_reply(texts[0]) for pid, texts in outcome.texts.items()}
     questions = {pid: reply.question for pid, reply in read.items() if reply}
@@ -166,7 +167,7 @@ def _teacher_questions(
     origin = dict.fromkeys(questions, "teacher")
     for problem in (p for p in problems if p.id in outcome.failed):
         reason = outcome.failed[problem.id]
-        rule = mask_number(problem, seed) if cfg.backward_fallback == "rule" else None
+        rule = rule_backward(problem, seed) if cfg.backward_fallback == "rule" else None
         if rule is None:
             runner.funnel.drop("backward_question", reason)
             continue
@@ -179,7 +180,7 @@ def _teacher_questions(
 def _hybrid_questions(
     runner: _Runner, problems: Sequence[Problem], cfg: AugmentConfig, seed: int
 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """The rule picks the number to hide; the teacher words Q_b around it, checked like its own
+    """The rule picks the piece to hide; the teacher words Q_b around it, checked like its own
     questions; with ``backward_fallback: rule`` the rule's draft stands in where every try
     failed."""
     rules = _rule_questions(problems, seed, runner.funnel)
@@ -226,7 +227,7 @@ def backward_question_step(family: str) -> Step:
 
 
 def hybrid_question_step(rules: dict[str, RuleBackward]) -> Step:
-    """Q_b worded by the teacher around the number the rule hid, checked as a reversal of it."""
+    """Q_b worded by the teacher around the piece the rule hid, checked as a reversal of it."""
 
     def messages(problem: Problem) -> tuple[Message, ...]:
         rule = rules[problem.id]
@@ -289,9 +290,10 @@ def _rule_questions(
 ) -> dict[str, RuleBackward]:
     rules = {}
     for problem in problems:
-        rule = mask_number(problem, seed)
+        rule = rule_backward(problem, seed)
         if rule is None:
-            funnel.drop("backward_question", "no_maskable_number")
+            nothing = "no_concept" if problem.answer_type == "choice" else "no_maskable_number"
+            funnel.drop("backward_question", nothing)
         else:
             rules[problem.id] = rule
     return rules

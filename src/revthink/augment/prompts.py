@@ -201,13 +201,20 @@ BACKWARD_REASONING_FORMAT: dict[str, str] = {
     "text": 'End with "The answer is X." where X is your short answer.',
 }
 
-# backward: hybrid: the rule has chosen the number to hide; the teacher only words the question
+# backward: hybrid: the rule has chosen the piece to hide; the teacher only words the question
 HYBRID_INSTRUCTION = (
     "You turn a maths word problem around. The number to hide is chosen for you, and a plain "
     "draft of the backward problem writes it as x. Rewrite the draft as a natural word problem: "
     "keep every other number and fact, give the original final answer as a known fact, do not "
     "write the hidden number anywhere, and end by asking for the hidden quantity in words. "
     'Reply with one line: "Backward question: " and the new problem.'
+)
+HYBRID_WORD_INSTRUCTION = (
+    "You turn a question around. The word to hide is chosen for you, and a plain draft of the "
+    "backward question writes it as ___. Rewrite the draft as one natural question: keep the "
+    "other facts, give the original answer as a known fact, do not write the hidden word "
+    "anywhere, and end by asking for the thing the hidden word names. "
+    'Reply with one line: "Backward question: " and the new question.'
 )
 
 CONSISTENCY_INSTRUCTION = (
@@ -257,9 +264,11 @@ def backward_question_messages(problem: Problem, family: str) -> tuple[Message, 
 
 
 def hybrid_question_messages(problem: Problem, hidden: str, draft: str) -> tuple[Message, ...]:
-    """The hybrid mode's request: the problem, its answer, the number the rule hid, the draft."""
-    body = (f"{HYBRID_INSTRUCTION}\n\n{_qa(question_text(problem), shown_answer(problem))}\n"
-            f"Hidden number: {hidden}\nDraft: {draft}")
+    """The hybrid mode's request: the problem, its answer, the piece the rule hid, the draft."""
+    instruction, piece = ((HYBRID_WORD_INSTRUCTION, "word") if problem.answer_type == "choice"
+                          else (HYBRID_INSTRUCTION, "number"))
+    body = (f"{instruction}\n\n{_qa(question_text(problem), shown_answer(problem))}\n"
+            f"Hidden {piece}: {hidden}\nDraft: {draft}")
     return (Message("user", body),)
 
 
@@ -339,7 +348,7 @@ def fingerprint() -> str:
     """Hash of every prompt text: editing a prompt makes the augmentation stage run again."""
     blob = json.dumps(
         [BACKWARD_INSTRUCTIONS, BACKWARD_EXAMPLES, BACKWARD_REASONING_FORMAT,
-         CONSISTENCY_INSTRUCTION, REPHRASE_INSTRUCTION, HYBRID_INSTRUCTION,
+         CONSISTENCY_INSTRUCTION, REPHRASE_INSTRUCTION, HYBRID_INSTRUCTION, HYBRID_WORD_INSTRUCTION,
          [forward_instruction(kind) for kind in ANSWER_FORMAT]],  # type: ignore[arg-type]
         sort_keys=True, default=str,
     )

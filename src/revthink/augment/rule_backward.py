@@ -1,4 +1,5 @@
-"""Rule-made backward questions for maths: hide one number of Q as x and ask for it.
+"""Rule-made backward questions: hide one number of Q as x (maths) or the word Q is about as a
+blank (choice problems whose source names it, CommonsenseQA), and ask for it.
 
 Given the answer, the hidden number is the one unknown, so the backward question needs no
 teacher call and its answer is known exactly: the backward reasoning is checked with the same
@@ -14,6 +15,11 @@ A number qualifies when it stands on its own (not "COVID19", "3rd"), occurs once
 repeated value would stay visible), and is no part of a time, date, ratio, fraction or range
 ("3:30", "5 pm", "1/4", "2021-05-01", "March 3", "in 2021"): hiding those asks for something
 the answer does not determine, or reads as nonsense.
+
+A choice problem's concept ("punishing" in "... were a punishing blow, and they seemed to what
+the efforts ...?", answer "ignore") is what the question was written around: the answer was
+chosen for it, so stating the answer leaves it the piece to find. It qualifies when Q states it
+once, word for word.
 """
 
 from __future__ import annotations
@@ -46,14 +52,47 @@ _YEAR_WORD_BEFORE = re.compile(
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _VARIABLE = re.compile(r"(?<![\w.])x(?!\w)")
 _ASK = "We know that the answer to this question is {answer}. What number does x stand for?"
+_BLANK = "___"
+_ASK_WORD = 'We know that the answer to this question is "{answer}". What does ___ stand for?'
 
 
 @dataclass(frozen=True)
 class RuleBackward:
-    """A backward question and its exact answer (the masked number, without commas)."""
+    """A backward question and its exact answer (the masked number without commas, or the
+    blanked words as Q writes them)."""
 
     question: str
     answer: str
+
+
+def rule_backward(problem: Problem, seed: int) -> RuleBackward | None:
+    """The rule's backward question for ``problem``: a masked number for a number answer, the
+    blanked concept for a choice problem; None when it has nothing to hide."""
+    if problem.answer_type == "choice":
+        return mask_concept(problem)
+    return mask_number(problem, seed)
+
+
+def mask_concept(problem: Problem) -> RuleBackward | None:
+    """The backward question blanking the concept of a choice problem (see the module
+    docstring); None without a concept that Q states exactly once or with a blank already."""
+    concept = problem.concept.strip()
+    if problem.answer_type != "choice" or not concept or _BLANK in problem.question:
+        return None
+    found = list(re.finditer(rf"(?<!\w){re.escape(concept)}(?!\w)", problem.question, re.I))
+    if len(found) != 1:
+        return None
+    where = found[0]
+    answer = problem.options[ord(problem.answer) - ord("A")]
+    if _shares_word(answer, concept):
+        return None  # stating the answer would give the hidden word away
+    blanked = problem.question[: where.start()] + _BLANK + problem.question[where.end() :]
+    question = f"{blanked.rstrip()}\n{_ASK_WORD.format(answer=answer)}"
+    return RuleBackward(question=question, answer=where.group())
+
+
+def _shares_word(text: str, words: str) -> bool:
+    return bool(set(re.findall(r"\w+", text.lower())) & set(re.findall(r"\w+", words.lower())))
 
 
 def maskable_numbers(question: str, avoid: Collection[str] = ()) -> list[re.Match[str]]:

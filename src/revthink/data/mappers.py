@@ -52,6 +52,15 @@ def get(data: dict[str, Any], key: str) -> Any:
     return value
 
 
+def optional_text(data: dict[str, Any], key: str) -> str:
+    """A field that may be missing or null (then ""), else as ``text`` reads it."""
+    try:
+        get(data, key)
+    except DataError:
+        return ""
+    return text(data, key)
+
+
 def text(data: dict[str, Any], key: str) -> str:
     """A field as stripped text; numbers are accepted (answers are often stored as numbers)."""
     value = get(data, key)
@@ -128,11 +137,11 @@ def own_id(data: dict[str, Any], key: str, fallback: str) -> str:
 
 def _problem(
     ctx: Context, row_id: str, question: str, answer: str, answer_type: AnswerType,
-    options: tuple[str, ...] = (), reference: str = "",
+    options: tuple[str, ...] = (), reference: str = "", concept: str = "",
 ) -> Problem:
     return Problem(
         id=row_id, dataset=ctx.dataset, question=question, answer=answer,
-        answer_type=answer_type, options=options, reference=reference,
+        answer_type=answer_type, options=options, reference=reference, concept=concept,
     )
 
 
@@ -242,14 +251,16 @@ def _rationale(target: Any, answer: str) -> str:
 
 
 def csqa(data: dict[str, Any], row_id: str, ctx: Context) -> Problem:
-    """CommonsenseQA: ``question: {stem, choices}`` in the original files, flat on the Hub."""
-    if isinstance(data.get("question"), dict):
-        stem, choices = text(data, "question.stem"), get(data, "question.choices")
-    else:
-        stem, choices = text(data, "question"), get(data, "choices")
-    labels, options = labelled_choices(choices, "choices")
+    """CommonsenseQA: ``question: {stem, choices}`` in the original files, flat on the Hub; the
+    optional ``question_concept`` beside the stem is kept as the problem's concept."""
+    nested = isinstance(data.get("question"), dict)
+    prefix = "question." if nested else ""
+    stem = text(data, "question.stem" if nested else "question")
+    labels, options = labelled_choices(get(data, f"{prefix}choices"), "choices")
     answer = letter_of_label(labels, "answerKey", text(data, "answerKey"))
-    return _problem(ctx, own_id(data, "id", row_id), stem, answer, "choice", options)
+    concept = optional_text(data, f"{prefix}question_concept")
+    return _problem(ctx, own_id(data, "id", row_id), stem, answer, "choice", options,
+                    concept=concept)
 
 
 def ai2(data: dict[str, Any], row_id: str, ctx: Context) -> Problem:
