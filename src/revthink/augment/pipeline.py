@@ -285,6 +285,11 @@ REPHRASE_STEP = Step("rephrase", prompts.rephrase_messages, lambda problem, text
                      clean=prompts.clean_question)
 
 
+# why the rule hid nothing, by answer type: no number stands once, no concept stated once, or
+# no rule for the type at all (yes/no, labels, maths expressions)
+_NOTHING_TO_HIDE = {"number": "no_maskable_number", "choice": "no_concept"}
+
+
 def _rule_questions(
     problems: Sequence[Problem], seed: int, funnel: Funnel
 ) -> dict[str, RuleBackward]:
@@ -292,8 +297,7 @@ def _rule_questions(
     for problem in problems:
         rule = rule_backward(problem, seed)
         if rule is None:
-            nothing = "no_concept" if problem.answer_type == "choice" else "no_maskable_number"
-            funnel.drop("backward_question", nothing)
+            funnel.drop("backward_question", _NOTHING_TO_HIDE.get(problem.answer_type, "no_rule"))
         else:
             rules[problem.id] = rule
     return rules
