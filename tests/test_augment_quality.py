@@ -153,6 +153,16 @@ def test_a_value_q_states_twice_may_stay_once_and_the_answer_may_equal_it() -> N
                            "had he?") is None
 
 
+def test_an_answer_q_states_as_a_premise_must_be_stated_once_more() -> None:
+    """Answer 7 days, and Q's "7 towels" stays: a Q_b that never gives the 7 days has a 7."""
+    towels = Problem(id="t", dataset="t", question="Sanya washes 7 towels an hour and has 2 "
+                     "hours a day. How many days for 98 towels?", answer="7", answer_type="number")
+    assert reversal_defect(towels, "2", "Sanya washes 7 towels an hour and has y hours a day. "
+                           "How many days for 98 towels?") == "answer_missing"
+    assert reversal_defect(towels, "2", "Sanya washes 7 towels an hour and needs 7 days for 98 "
+                           "towels. How many hours a day has she?") is None
+
+
 def test_names_and_dates_are_compared_as_words_and_days() -> None:
     assert reversal_defect(MILK, "milk", "You keep something in the refrigerator so it stays "
                            "cold. What is it?") is None

@@ -72,9 +72,10 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
 
     The hidden piece must be something Q states; a hidden number must be masked (Q_b states it
     fewer times than Q does, so a value Q repeats may stay elsewhere); Q_b must not repeat Q and
-    must state the answer where it can be looked for (see ``answer_missing``). A name or fact
-    Q states once must be gone from Q_b; one Q states several times may stay, as part of a
-    premise Q_b restates (a family tree names each person more than once).
+    must state the answer where it can be looked for (see ``answer_missing``; a number answer
+    Q already states as a premise must be there once more than the premises Q_b keeps). A name
+    or fact Q states once must be gone from Q_b; one Q states several times may stay, as part of
+    a premise Q_b restates (a family tree names each person more than once).
     """
     if _plain(backward_question) == _plain(problem.question):
         return "copied_question"
@@ -89,9 +90,23 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
             return "hidden_in_backward_question"
     elif _times(problem.question, hidden) == 1 and _times(backward_question, hidden):
         return "hidden_in_backward_question"
-    if _misses_answer(problem, backward_question):
+    if _misses_answer(problem, backward_question) or _answer_only_as_premise(
+        problem, hidden, backward_question
+    ):
         return "answer_missing"
     return None
+
+
+def _answer_only_as_premise(problem: Problem, hidden: str, backward_question: str) -> bool:
+    """Whether a number answer that Q already states as a premise ("7 towels a wash", answer 7
+    days) is in Q_b no more often than Q leaves it there: the premise stayed and the answer
+    was never stated."""
+    answer = _stated_answer(problem)
+    value = _number_value(answer) if answer is not None else None
+    if value is None:
+        return False
+    left = _numbers(problem.question).count(value) - (_number_value(hidden) == value)
+    return left > 0 and _numbers(backward_question).count(value) <= left
 
 
 def reaches(backward_reasoning: str, hidden: str) -> bool:
