@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import string
@@ -42,7 +43,7 @@ def problems(draw: st.DrawFn) -> Problem:
         answer = draw(st.sampled_from(string.ascii_uppercase[: len(options)]))
     return Problem(
         id=draw(texts), dataset=draw(texts), question=draw(filled), answer=answer,
-        answer_type=answer_type, options=options, reference=draw(texts),
+        answer_type=answer_type, options=options, reference=draw(texts), concept=draw(texts),
     )
 
 
@@ -93,6 +94,18 @@ def test_every_line_carries_the_schema_version(tmp_path: Path) -> None:
     assert from_json(Problem, {**to_json(problem)}) == problem
     with pytest.raises(RecordError, match="schema version 99"):
         from_json(Problem, {**to_json(problem), "schema": 99})
+
+
+def test_a_field_added_later_is_left_out_while_empty(tmp_path: Path) -> None:
+    """Records of sources without a concept are written as before the field existed, so a
+    finished run's records stay byte for byte the same and its students are not retrained."""
+    plain = Problem("p1", "gsm8k", "How many?", "3", "number")
+    assert "concept" not in to_json(plain)
+    example = AugmentedExample(plain, "R_f", "Q_b", "R_b")
+    assert "concept" not in to_json(example)["problem"]
+    named = dataclasses.replace(plain, concept="apples")
+    write_jsonl(tmp_path / "p.jsonl", [plain, named])
+    assert read_jsonl(tmp_path / "p.jsonl", Problem) == [plain, named]
 
 
 GOOD = {"id": "p1", "dataset": "csqa", "question": "Where?", "answer": "B",

@@ -159,9 +159,19 @@ Record = Problem | AugmentedExample | Prediction | Score | Comparison
 R = TypeVar("R", Problem, AugmentedExample, Prediction, Score, Comparison)
 
 
+# Fields added after schema 1 that a line leaves out while they are empty: records of sources
+# without them stay byte for byte what earlier versions wrote, so the stages reading them
+# (training hashes its input files) do not run again for nothing.
+_LATER_FIELDS = frozenset({"concept"})
+
+
 def to_json(record: Record) -> dict[str, Any]:
     """A JSON-ready dict of ``record`` with the schema version."""
-    return {"schema": SCHEMA_VERSION, **dataclasses.asdict(record)}
+    return {"schema": SCHEMA_VERSION, **dataclasses.asdict(record, dict_factory=_line_fields)}
+
+
+def _line_fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {name: value for name, value in items if not (name in _LATER_FIELDS and value == "")}
 
 
 def from_json(cls: type[R], data: dict[str, Any]) -> R:
