@@ -87,6 +87,17 @@ def test_changed_settings_run_again_reusing_the_calls_they_share(tmp_path: Path)
     assert records == first  # every R_b reached its hidden number: no verdict was False
 
 
+def test_changed_checks_run_the_stage_again_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished run is checked again under new checks, asking the teacher nothing new."""
+    out = stage.run(config(tmp_path))
+    monkeypatch.setattr(stage.quality, "CHECKS_VERSION", stage.quality.CHECKS_VERSION + 1)
+    stage.run(config(tmp_path))
+    ledger = read_json(out / "ledger.json")
+    assert ledger["calls"] == 0 and ledger["cache_hits"] > 0
+
+
 def test_a_torn_records_file_under_a_finished_stage_runs_it_again_from_the_cache(
     tmp_path: Path,
 ) -> None:

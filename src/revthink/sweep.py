@@ -224,12 +224,13 @@ def write_sweep_file(sweep: Sweep) -> Path:
 
 
 def combination_fingerprint(cfg: ExperimentConfig) -> dict[str, Any]:
-    """A combination is finished when its config, its stages' manifests and prompts match."""
-    from revthink.augment import prompts
+    """A combination is finished when its config, its stages' manifests, the augmentation's
+    prompts and checks and the training objectives match."""
+    from revthink.augment import stage as augment_stage
     from revthink.train import objectives
 
     stages = sorted(cfg.run_dir.glob(f"*/**/{MANIFEST}"))  # augment/, train/*/, evaluate/*/*/
-    extra = {"prompts": prompts.fingerprint(), "objectives": objectives.fingerprint()}
+    extra = {**augment_stage.decisive_code(), "objectives": objectives.fingerprint()}
     return fingerprint(cfg, stages, cfg.seed, extra, root=cfg.run_dir)
 
 

@@ -32,6 +32,11 @@ from revthink.answers.spans import final_answer_spans
 from revthink.config import QualityFlag as Flag
 from revthink.records import Problem
 
+# Raised whenever a check here accepts or refuses differently: the augmentation stage's
+# fingerprint carries it, so finished runs are checked again (teacher answers come from the
+# cache) instead of keeping records the checks now refuse.
+CHECKS_VERSION = 2
+
 _WORD = re.compile(r"[a-z0-9]+(?:[/.,:-][a-z0-9]+)*")  # "Emma's" -> "emma", "s"
 _YES_NO = frozenset({"yes", "no", "true", "false"})
 _ARTICLES = frozenset({"the", "a", "an"})

@@ -19,10 +19,11 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from revthink.augment import prompts
+from revthink.augment import prompts, quality
 from revthink.augment.cache import ResultCache
 from revthink.augment.calls import TeacherCalls
 from revthink.augment.pipeline import augment
@@ -51,10 +52,15 @@ class AugmentFailed(RevthinkError):
     """The stage ended without records worth training on; its outputs say why."""
 
 
+def decisive_code() -> dict[str, Any]:
+    """What besides the config decides the records: the prompt texts and the checks' version."""
+    return {"prompts": prompts.fingerprint(), "checks": quality.CHECKS_VERSION}
+
+
 def run(cfg: ExperimentConfig) -> Path:
     """Run (or skip, or resume) the augmentation stage; return its output folder."""
     out = cfg.run_dir / "augment"
-    expected = fingerprint(cfg.augment, seed=cfg.seed, extra={"prompts": prompts.fingerprint()})
+    expected = fingerprint(cfg.augment, seed=cfg.seed, extra=decisive_code())
     if is_complete(out, expected):
         return out
     invalidate(out)
