@@ -126,6 +126,25 @@ def test_the_program_teacher_on_another_dataset_fails_before_loading_it(
     assert not (tmp_path / "run" / "augment" / "manifest.json").exists()
 
 
+@pytest.mark.parametrize("backward", ["rule", "hybrid"])
+def test_a_rule_mode_on_problems_with_nothing_to_hide_fails_before_any_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backward: str
+) -> None:
+    """StrategyQA answers yes or no and names no concept: the rule can hide nothing there."""
+
+    def no_teacher(cfg: TeacherConfig):
+        raise AssertionError("no teacher may be created")
+
+    monkeypatch.setattr(stage, "create_teacher", no_teacher)
+    yes_no = AugmentConfig(data=DataConfig(dataset="strategyqa", split="train", limit=5),
+                           teacher=TeacherConfig(backend="openai", model="m",
+                                                 base_url="http://localhost:9"),
+                           backward=backward)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=f"augment.backward: {backward} needs problems with a "
+                       "piece the rule can hide.* none of the 5 problems of strategyqa"):
+        stage.run(config(tmp_path, yes_no))
+
+
 def test_a_stage_that_keeps_nothing_fails_without_a_manifest(tmp_path: Path) -> None:
     hopeless = dataclasses.replace(SYNTHETIC, teacher=TeacherConfig(error_rate=1.0))
     with pytest.raises(RevthinkError, match=r"kept 0 of 30 problems \(dropped: forward:wrong"):

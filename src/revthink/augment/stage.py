@@ -28,9 +28,10 @@ from revthink.augment.cache import ResultCache
 from revthink.augment.calls import TeacherCalls
 from revthink.augment.pipeline import augment
 from revthink.augment.reporting import Funnel, Ledger, progress_bar, write_json
+from revthink.augment.rule_backward import rule_backward
 from revthink.config import AugmentConfig, ExperimentConfig
 from revthink.data import get_spec, load_problems
-from revthink.errors import RevthinkError
+from revthink.errors import ConfigError, RevthinkError
 from revthink.manifest import fingerprint, invalidate, is_complete, write_manifest
 from revthink.records import AugmentedExample, Problem, write_jsonl
 from revthink.teachers import program
@@ -43,8 +44,9 @@ console = Console(stderr=True)
 
 NO_REVERSALS = (
     "the teacher's backward questions failed the reversal checks (docs/teacher_audit.md): try "
-    "a stronger teacher, a larger augment.k, or, where answers are numbers, augment.backward: "
-    "hybrid or rule (or augment.backward_fallback: rule)"
+    "a stronger teacher, a larger augment.k, or, where answers are numbers or the source names "
+    "each question's concept (CommonsenseQA), augment.backward: hybrid or rule (or "
+    "augment.backward_fallback: rule)"
 )
 
 
@@ -86,6 +88,16 @@ def stage_problems(cfg: ExperimentConfig) -> tuple[str, list[Problem]]:
     problems = load_problems(
         data.dataset, data.split, data_dir=data.data_dir, limit=data.limit, seed=cfg.seed
     )
+    if cfg.augment.backward != "teacher" and not any(
+        rule_backward(p, cfg.seed) for p in problems
+    ):
+        raise ConfigError(
+            f"augment.backward: {cfg.augment.backward} needs problems with a piece the rule can "
+            f"hide (a number answer whose question states a number once, or a multiple-choice "
+            f"question whose source names its concept, as CommonsenseQA does); none of the "
+            f"{len(problems)} problems of {data.dataset} ({data.split}) has one: use "
+            "augment.backward: teacher"
+        )
     return spec.family, problems
 
 
