@@ -167,10 +167,11 @@ _LATER_FIELDS = frozenset({"concept"})
 
 def to_json(record: Record) -> dict[str, Any]:
     """A JSON-ready dict of ``record`` with the schema version."""
-    return {"schema": SCHEMA_VERSION, **dataclasses.asdict(record, dict_factory=_line_fields)}
+    return {"schema": SCHEMA_VERSION, **dataclasses.asdict(record, dict_factory=line_fields)}
 
 
-def _line_fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
+def line_fields(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The fields a line keeps: ``dataclasses.asdict``'s items without empty later fields."""
     return {name: value for name, value in items if not (name in _LATER_FIELDS and value == "")}
 
 
