@@ -38,6 +38,17 @@ def test_show_prints_lettered_options_and_the_gold_option():
     assert "gold answer: D (Record the details of the investigation.)" in result.output
 
 
+def test_show_prints_the_concept_a_source_names():
+    result = runner.invoke(app, ["data", "show", "commonsenseqa", "-n", "1"])
+    assert result.exit_code == 0, result.output
+    assert "concept: revolving door" in result.output
+
+
+def test_show_refuses_a_negative_count():
+    result = runner.invoke(app, ["data", "show", "gsm8k", "-n", "-1"])
+    assert result.exit_code == 2 and "greater than or equal to 0" in result.output
+
+
 def test_show_unknown_dataset_fails_with_a_data_error():
     result = runner.invoke(app, ["data", "show", "gsm9k"])
     assert result.exit_code != 0

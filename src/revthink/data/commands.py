@@ -71,13 +71,13 @@ def _availability(spec: DatasetSpec, data_dir: Path | None) -> tuple[str, str]:
 def show(
     name: Annotated[str, typer.Argument(help="Registry name or path of a dataset YAML.")],
     split: Annotated[str | None, typer.Option(help="Split (default: test, else first).")] = None,
-    n: Annotated[int, typer.Option("-n", help="How many problems to print.")] = 3,
+    n: Annotated[int, typer.Option("-n", min=0, help="How many problems to print.")] = 3,
     data_dir: DataDir = None,
 ) -> None:
     """Print the first problems of a split with their options and gold answers."""
     spec = get_spec(name)
     chosen = split or ("test" if "test" in spec.split_names else spec.split_names[0])
-    problems = load_problems(name, chosen, data_dir=data_dir)[: max(n, 0)]
+    problems = load_problems(name, chosen, data_dir=data_dir)[:n]
     console = table_console()
     console.print(Text.assemble((spec.name, "bold"), f" / {chosen}: {spec.description}"))
     for problem in problems:
@@ -93,6 +93,8 @@ def _print_problem(console: Console, problem: Problem) -> None:
     if problem.options:
         gold += f" ({problem.options[ord(gold) - ord('A')]})"
     console.print(Text.assemble(("gold answer: ", "green"), gold))
+    if problem.concept:
+        console.print(Text(f"concept: {problem.concept}", style="dim"))
     if problem.reference:
         reference = problem.reference
         if len(reference) > _REFERENCE_CHARS:
