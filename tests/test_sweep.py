@@ -67,6 +67,8 @@ def test_nested_keys_overrides_and_shared_last_parts(tmp_path):
     ({"name": ["a", "b"]}, "key 'sweep.name': 'name' cannot be swept"),
     ({"seed": [1, 1]}, "key 'sweep.seed': each value once"),
     ({"methods": [["skd"]]}, "key 'sweep.methods': expected single values"),
+    ({"train.learning_rate": ["1e-3", 0.001]}, "key 'sweep.train.learning_rate': the values "
+                                               "'1e-3' and 0.001 are the same setting (0.001)"),
     ([1, 2], "key 'sweep': expected a mapping"),
     ({"train.train_fraction": [0.5, 2.0]},
      "(sweep combination train_fraction2.0): key 'train.train_fraction': expected a number"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import itertools
 import json
 import re
@@ -82,11 +83,25 @@ def load_sweep(path: Path, overrides: Sequence[str] = ()) -> Sweep:
         data.update(name=label, output_dir=str(folder))
         config = build(ExperimentConfig, data, source=f"{path} (sweep combination {label})")
         combinations.append(Combination(label, settings, config))
+    _check_distinct_settings(combinations, path)
     labels = [c.label for c in combinations]
     if len(set(labels)) < len(labels):
         raise ConfigError(f"{path}: key '{SWEEP}': two combinations get the same folder name; "
                           "make the values differ in more than punctuation")
     return Sweep(base.name, folder, tuple(combinations))
+
+
+def _check_distinct_settings(combinations: Sequence[Combination], path: Path) -> None:
+    """Two values of one key that the config reads as the same setting ("1e-3" and 0.001)
+    would train the same run twice under two names."""
+    seen: dict[tuple[str, str], Any] = {}
+    for combination in combinations:
+        for key, value in combination.settings.items():
+            read = functools.reduce(getattr, key.split("."), combination.config)
+            first = seen.setdefault((key, repr(read)), value)
+            if first != value:
+                raise ConfigError(f"{path}: key '{SWEEP}.{key}': the values {first!r} and "
+                                  f"{value!r} are the same setting ({read!r}); give it once")
 
 
 def sweep_values(section: Any, path: Path) -> dict[str, list[Any]]:
