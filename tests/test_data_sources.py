@@ -148,6 +148,13 @@ def test_missing_file_of_a_user_dataset(tmp_path):
         load_problems(spec, "test")
 
 
+def test_a_folder_where_a_data_file_belongs(tmp_path):
+    spec = _qa_dataset(tmp_path, "number", "folder.jsonl")
+    (tmp_path / "folder.jsonl").mkdir()
+    with pytest.raises(DataError, match=r"split 'test': .*folder.jsonl: is a folder, expected"):
+        load_problems(spec, "test")
+
+
 def test_answer_not_among_options_in_a_local_file(tmp_path):
     row = {"answerKey": "F", "id": "q1", "question": {"stem": "Where?", "choices": [
         {"label": "A", "text": "here"}, {"label": "B", "text": "there"}]}}

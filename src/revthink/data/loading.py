@@ -112,6 +112,8 @@ def _why_not_local(spec: DatasetSpec, split: str, root: Path | None) -> str:
     if root is None:
         return "no local data folder found (set REVTHINK_DATA or data.data_dir)"
     missing = next(p for p in _local_paths(spec, split, root) if not p.is_file())
+    if missing.is_dir():
+        return f"{missing}: is a folder, expected a data file"
     return f"{missing}: file not found"
 
 
