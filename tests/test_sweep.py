@@ -69,6 +69,7 @@ def test_nested_keys_overrides_and_shared_last_parts(tmp_path):
     ({"methods": [["skd"]]}, "key 'sweep.methods': expected single values"),
     ({"train.learning_rate": ["1e-3", 0.001]}, "key 'sweep.train.learning_rate': the values "
                                                "'1e-3' and 0.001 are the same setting (0.001)"),
+    ({"train.train_fraction": [1, 1.0]}, "the values 1 and 1.0 are the same setting"),
     ([1, 2], "key 'sweep': expected a mapping"),
     ({"train.train_fraction": [0.5, 2.0]},
      "(sweep combination train_fraction2.0): key 'train.train_fraction': expected a number"),

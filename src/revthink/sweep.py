@@ -99,7 +99,7 @@ def _check_distinct_settings(combinations: Sequence[Combination], path: Path) ->
         for key, value in combination.settings.items():
             read = functools.reduce(getattr, key.split("."), combination.config)
             first = seen.setdefault((key, repr(read)), value)
-            if first != value:
+            if json.dumps(first, default=str) != json.dumps(value, default=str):  # 1 and 1.0
                 raise ConfigError(f"{path}: key '{SWEEP}.{key}': the values {first!r} and "
                                   f"{value!r} are the same setting ({read!r}); give it once")
 

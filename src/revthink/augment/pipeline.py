@@ -12,7 +12,7 @@ Steps, each sent for all its problems together (see ``steps``):
    where every teacher try failed those checks; or, with ``backward: hybrid``, worded by the
    teacher around the piece the rule chose to hide;
 4. backward reasoning: R_b answering Q_b, which must reach the hidden piece (for rule-made
-   and hybrid questions the rule's piece);
+   and hybrid questions the rule's piece, every word of it);
 5. consistency: the teacher's True/False verdict on (Q, A, Q_b, R_b). Rule-made and hybrid
    records skip it: their R_b was checked exactly, which is the stronger test.
 
@@ -28,7 +28,7 @@ not learn to leave that sentence out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from revthink.answers import extract, is_correct
@@ -136,7 +136,8 @@ def _backward(
     else:
         questions, hidden, origin = _teacher_questions(runner, problems, cfg, seed, family)
     asked = [p for p in problems if p.id in questions]
-    step = backward_reasoning_step(questions, hidden, family)
+    rule_pieces = {pid for pid, who in origin.items() if who in ("rule", "hybrid")}
+    step = backward_reasoning_step(questions, hidden, family, rule_pieces)
     reasonings = _first(runner.keep(step, asked))
     reasoned = [p for p in asked if p.id in reasonings]
     runner.funnel.backward_generated = len(reasoned)
@@ -251,9 +252,11 @@ def _first_paragraph(text: str) -> str:
 
 
 def backward_reasoning_step(
-    questions: dict[str, str], hidden: dict[str, str], family: str
+    questions: dict[str, str], hidden: dict[str, str], family: str,
+    rule_pieces: Collection[str] = (),
 ) -> Step:
-    """R_b answering each problem's Q_b, which must reach the piece Q_b hid."""
+    """R_b answering each problem's Q_b, which must reach the piece Q_b hid: all of it where
+    the rule chose the piece (problem ids in ``rule_pieces``), whose words are known exactly."""
 
     def messages(problem: Problem) -> tuple[Message, ...]:
         kind = prompts.family_of(problem, family)
@@ -265,7 +268,8 @@ def backward_reasoning_step(
             return "no_final_answer"
         if kind == "text" and not final_answer_spans(text):
             return "no_final_answer"
-        return None if reaches(text, hidden[problem.id]) else "wrong_answer"
+        whole = problem.id in rule_pieces
+        return None if reaches(text, hidden[problem.id], whole=whole) else "wrong_answer"
 
     return Step("backward_reasoning", messages, check)
 

@@ -8,6 +8,8 @@ record fails that, and each is cheap and exact to check:
   Numbers are compared by value (digits or words up to ninety-nine), dates by day, whatever
   their format, and option texts by their words. Not checked for yes/no answers (as options
   too) and labels, which a reversal states in its own words ("a goldfish cannot live ...").
+  ``reversal_defect``, which knows the hidden piece, also refuses a Q_b whose number answer
+  is only there as a premise Q already states.
 - ``repeats_question``: Q_b asks what Q asked (its last question is Q's last question) or
   contains Q whole: a student trained on it learns to copy questions.
 - ``answer_not_in_question``: R_b's final answer is nowhere in Q, so it recovered no fact Q
@@ -32,9 +34,10 @@ from revthink.answers.spans import final_answer_spans
 from revthink.config import QualityFlag as Flag
 from revthink.records import Problem
 
-# Raised whenever a check here accepts or refuses differently: the augmentation stage's
-# fingerprint carries it, so finished runs are checked again (teacher answers come from the
-# cache) instead of keeping records the checks now refuse.
+# Raised whenever a check here or a rule of ``rule_backward`` accepts, refuses or hides
+# differently: the augmentation stage's fingerprint carries it, so finished runs are checked
+# again (teacher answers come from the cache) instead of keeping records the checks now refuse.
+# 1 stands for the checks before the version was recorded.
 CHECKS_VERSION = 2
 
 _WORD = re.compile(r"[a-z0-9]+(?:[/.,:-][a-z0-9]+)*")  # "Emma's" -> "emma", "s"
@@ -78,7 +81,8 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
     The hidden piece must be something Q states; a hidden number must be masked (Q_b states it
     fewer times than Q does, so a value Q repeats may stay elsewhere); Q_b must not repeat Q and
     must state the answer where it can be looked for (see ``answer_missing``; a number answer
-    Q already states as a premise must be there once more than the premises Q_b keeps). A name
+    that Q also states as a premise must be in Q_b more often than Q states it outside the
+    hidden piece). A name
     or fact Q states once must be gone from Q_b; one Q states several times may stay, as part of
     a premise Q_b restates (a family tree names each person more than once).
     """
@@ -103,9 +107,9 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
 
 
 def _answer_only_as_premise(problem: Problem, hidden: str, backward_question: str) -> bool:
-    """Whether a number answer that Q already states as a premise ("7 towels a wash", answer 7
-    days) is in Q_b no more often than Q leaves it there: the premise stayed and the answer
-    was never stated."""
+    """Whether a number answer that Q also states as a premise ("7 towels a wash", answer 7
+    days) is in Q_b no more often than Q states it outside the hidden piece: then Q_b may
+    keep the premise and never state the answer."""
     answer = _stated_answer(problem)
     value = _number_value(answer) if answer is not None else None
     if value is None:
@@ -114,12 +118,14 @@ def _answer_only_as_premise(problem: Problem, hidden: str, backward_question: st
     return left > 0 and _numbers(backward_question).count(value) <= left
 
 
-def reaches(backward_reasoning: str, hidden: str) -> bool:
+def reaches(backward_reasoning: str, hidden: str, *, whole: bool = False) -> bool:
     """Whether R_b's final answer is the hidden piece: the same number, date or words.
 
     A final answer in words may be part of the piece ("Sahara" for "the Sahara desert") or the
     piece with at most two words more ("the Sahara desert" for "Sahara"); a sentence that only
-    mentions it ("The oven cooled to a lower temperature" for "oven") is not it.
+    mentions it ("The oven cooled to a lower temperature" for "oven") is not it. With
+    ``whole`` (a piece the rule chose, whose words are known exactly) every word of the piece
+    must be there: "bed" does not reach "eating breakfast in bed".
     """
     value = _number_value(hidden)
     if value is not None:
@@ -128,7 +134,7 @@ def reaches(backward_reasoning: str, hidden: str) -> bool:
     if not spans:
         return False
     answer = spans[0]
-    if _mentions(hidden, answer):
+    if not whole and _mentions(hidden, answer):
         return True
     return _mentions(answer, hidden) and len(_words(answer)) <= len(_words(hidden)) + 2
 

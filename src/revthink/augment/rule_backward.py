@@ -19,7 +19,8 @@ the answer does not determine, or reads as nonsense.
 A choice problem's concept ("punishing" in "... were a punishing blow, and they seemed to what
 the efforts ...?", answer "ignore") is what the question was written around: the answer was
 chosen for it, so stating the answer leaves it the piece to find. It qualifies when Q states it
-once, word for word.
+once, word for word (a hyphenated word counts as one), the answer shares no content word with
+it, and the finished question does not state it elsewhere.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _VARIABLE = re.compile(r"(?<![\w.])x(?!\w)")
 _ASK = "We know that the answer to this question is {answer}. What number does x stand for?"
 _BLANK = "___"
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "the", "to", "of", "in", "on", "at", "for", "and", "or", "with", "by", "from"})
 _ASK_WORD = 'We know that the answer to this question is "{answer}". What does ___ stand for?'
 
 
@@ -79,20 +82,28 @@ def mask_concept(problem: Problem) -> RuleBackward | None:
     concept = problem.concept.strip()
     if problem.answer_type != "choice" or not concept or _BLANK in problem.question:
         return None
-    found = list(re.finditer(rf"(?<!\w){re.escape(concept)}(?!\w)", problem.question, re.I))
+    found = _whole_words(concept, problem.question)
     if len(found) != 1:
         return None
     where = found[0]
     answer = problem.options[ord(problem.answer) - ord("A")]
-    if _shares_word(answer, concept):
+    if _content_words(answer) & _content_words(concept):
         return None  # stating the answer would give the hidden word away
     blanked = problem.question[: where.start()] + _BLANK + problem.question[where.end() :]
     question = f"{blanked.rstrip()}\n{_ASK_WORD.format(answer=answer)}"
+    if _whole_words(concept, question):
+        return None  # the question's other words state it ("We know ..." for "know")
     return RuleBackward(question=question, answer=where.group())
 
 
-def _shares_word(text: str, words: str) -> bool:
-    return bool(set(re.findall(r"\w+", text.lower())) & set(re.findall(r"\w+", words.lower())))
+def _whole_words(words: str, text: str) -> list[re.Match[str]]:
+    """Where ``text`` states ``words`` as whole words, in any case; a hyphenated word is one
+    word ("shirt" is not in "t-shirt")."""
+    return list(re.finditer(rf"(?<![\w-]){re.escape(words)}(?![\w-])", text, re.IGNORECASE))
+
+
+def _content_words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower())) - _FUNCTION_WORDS
 
 
 def maskable_numbers(question: str, avoid: Collection[str] = ()) -> list[re.Match[str]]:

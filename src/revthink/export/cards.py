@@ -132,7 +132,7 @@ COLUMNS = {
     "backward_question": "Q_b, the inverse question: A given, a piece of Q asked",
     "backward_reasoning": "R_b, the teacher's answer to Q_b",
     "consistent": "the teacher's verdict that Q_b and R_b agree with Q and A (null: not asked)",
-    "backward_answer": "the piece of Q that Q_b hides and R_b reaches (rule: the masked number)",
+    "backward_answer": "the piece of Q that Q_b hides and R_b reaches (rule: a number or concept)",
     "extra_forward": "further correct forward reasonings (answer augmentation)",
     "rephrased_question": "the teacher's rephrasing of Q (rephrase baseline)",
     "teacher": "the model that wrote the record",
