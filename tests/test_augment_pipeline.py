@@ -344,3 +344,32 @@ def test_hybrid_hides_the_concept_of_a_choice_problem(tmp_path: Path) -> None:
     assert (record.backward_question, record.backward_answer) == (worded, "punishing")
     assert record.backward_origin == "hybrid"
     assert funnel.dropped == {"backward_question:no_concept": 1}
+
+
+@pytest.mark.parametrize(("reply", "kept"), [("eating breakfast in bed", True), ("bed", False)])
+def test_a_choice_problem_falls_back_to_its_blanked_concept_reached_whole(
+    tmp_path: Path, reply: str, kept: bool
+) -> None:
+    """The teacher's Q_b copies Q; the rule blanks the concept, and R_b must name all of it:
+    one of its words is no answer to a piece the rule chose."""
+    tray = Problem(id="c1", dataset="t", question="Where is eating breakfast in bed easiest?",
+                   answer="A", answer_type="choice", options=("on a tray", "on a desk"),
+                   concept="eating breakfast in bed")
+
+    def script(request: GenerationRequest, nth: int) -> GenerationResult:
+        if request.purpose == "forward":
+            return ok("The answer is (A).")
+        if request.purpose == "backward_question":
+            return ok(f"Hidden: bed\nBackward question: {tray.question}")
+        assert request.purpose == "backward_reasoning" and "___" in request.messages[-1].content
+        return ok(f"The answer is {reply}.")
+
+    records, funnel, _ = run([tray], ScriptedTeacher(script), tmp_path, k=1,
+                             backward_fallback="rule")
+    assert_funnel_adds_up(funnel, records)
+    assert funnel.fallback == {"copied_question": 1}
+    if kept:
+        [record] = records
+        assert (record.backward_origin, record.backward_answer) == ("rule", tray.concept)
+    else:
+        assert records == [] and funnel.dropped == {"backward_reasoning:wrong_answer": 1}
