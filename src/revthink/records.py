@@ -46,6 +46,13 @@ class Problem:
     reference: str = ""  # the source's own rationale when it has one (e.g. GSM8K solutions)
     concept: str = ""
 
+    @property
+    def answer_option(self) -> str:
+        """The text of the gold option of a choice problem ("" for other problems)."""
+        if self.answer_type != "choice":
+            return ""
+        return self.options[ord(self.answer) - ord("A")]
+
     def __post_init__(self) -> None:
         if not self.question.strip():
             raise RecordError(f"problem {self.id!r}: field 'question' is empty")

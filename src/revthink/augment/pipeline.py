@@ -142,8 +142,7 @@ def _backward(
     reasoned = [p for p in asked if p.id in reasonings]
     runner.funnel.backward_generated = len(reasoned)
     # a rule-made R_b reached the rule's hidden piece: a stronger test than any verdict
-    verdicts: dict[str, bool | None] = {
-        p.id: True for p in reasoned if origin[p.id] in ("rule", "hybrid")}
+    verdicts: dict[str, bool | None] = {p.id: True for p in reasoned if p.id in rule_pieces}
     judged = [p for p in reasoned if origin[p.id] == "teacher"]
     if judged:
         outcome = runner.run(consistency_step(questions, reasonings), judged)

@@ -242,7 +242,7 @@ def shown_answer(problem: Problem) -> str:
     """The gold answer as the teacher reads it: an option letter comes with its text."""
     if problem.answer_type != "choice":
         return problem.answer
-    return f"({problem.answer}) {problem.options[ord(problem.answer) - ord('A')]}"
+    return f"({problem.answer}) {problem.answer_option}"
 
 
 def backward_answer_kind(family: str) -> str:

@@ -82,9 +82,9 @@ def reversal_defect(problem: Problem, hidden: str, backward_question: str) -> st
     fewer times than Q does, so a value Q repeats may stay elsewhere); Q_b must not repeat Q and
     must state the answer where it can be looked for (see ``answer_missing``; a number answer
     that Q also states as a premise must be in Q_b more often than Q states it outside the
-    hidden piece). A name
-    or fact Q states once must be gone from Q_b; one Q states several times may stay, as part of
-    a premise Q_b restates (a family tree names each person more than once).
+    hidden piece). A name or fact Q states once must be gone from Q_b; one Q states several
+    times may stay, as part of a premise Q_b restates (a family tree names each person more
+    than once).
     """
     if _plain(backward_question) == _plain(problem.question):
         return "copied_question"
@@ -163,7 +163,7 @@ def _misses_answer(problem: Problem, backward_question: str) -> bool:
 def _stated_answer(problem: Problem) -> str | None:
     """The answer as a reversal should state it; None where its own words are expected."""
     if problem.answer_type == "choice":
-        option = problem.options[ord(problem.answer) - ord("A")]
+        option = problem.answer_option
         return None if option.strip().lower() in _YES_NO else option
     if problem.answer_type in ("number", "math"):
         return problem.answer

@@ -86,7 +86,7 @@ def mask_concept(problem: Problem) -> RuleBackward | None:
     if len(found) != 1:
         return None
     where = found[0]
-    answer = problem.options[ord(problem.answer) - ord("A")]
+    answer = problem.answer_option
     if _content_words(answer) & _content_words(concept):
         return None  # stating the answer would give the hidden word away
     blanked = problem.question[: where.start()] + _BLANK + problem.question[where.end() :]

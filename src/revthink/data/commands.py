@@ -91,7 +91,7 @@ def _print_problem(console: Console, problem: Problem) -> None:
         console.print(f"  ({letter}) {option}", highlight=False, markup=False)
     gold = problem.answer
     if problem.options:
-        gold += f" ({problem.options[ord(gold) - ord('A')]})"
+        gold += f" ({problem.answer_option})"
     console.print(Text.assemble(("gold answer: ", "green"), gold))
     if problem.concept:
         console.print(Text(f"concept: {problem.concept}", style="dim"))
